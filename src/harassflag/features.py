@@ -1,0 +1,377 @@
+"""Features: word, word-pair, character n-gram and target-context TF-IDF over normalised tokens.
+
+`TokenFeaturizer` is a scikit-learn transformer (second step of the saved pipeline). It works per
+token *type*, not per character: every distinct token's unigram and character n-grams are computed
+once (a sparse type x feature matrix), and a batch of messages becomes (message x type counts) @
+(type x feature). Word pairs and target contexts are looked up with numpy on integer token ids.
+So there is no Python loop per character, and the per-token work is a dictionary lookup.
+
+Target-aware features (what makes `harassment` different from `offensive`): a word seen within the
+few tokens after a second-person form or an @mention gets a "you" context feature ("you ... idiot"),
+after a first-person form an "I" context feature ("I'm such an idiot"), after a negation a "not"
+feature ("you are not an idiot"), and messages get global flags (addresses someone, mentions a user).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from .text import URL_TOKEN, USER_TOKEN, TokenizedText
+
+SECOND_PERSON = frozenset(
+    "you u ur your you're youre yours yourself yourselves ya yall y'all thee thou ye".split()
+    + [USER_TOKEN]
+)
+FIRST_PERSON = frozenset("i i'm im me my myself mine i've ive i'll ill i'd we we're us our".split())
+NEGATION = frozenset(
+    "not never no don't dont isn't isnt aren't arent wasn't wasnt weren't ain't aint won't wont "
+    "can't cant didn't didnt doesn't doesnt shouldn't".split()
+)
+CONTEXTS = ("you", "me", "not")
+GLOBALS = ("addresses", "mentions_user", "first_person", "has_url", "question", "exclaim")
+PLACEHOLDERS = frozenset({URL_TOKEN, USER_TOKEN})
+
+
+def _char_ngrams(token: str, lo: int, hi: int) -> list[str]:
+    if token in PLACEHOLDERS or len(token) < 2 or not any(c.isalpha() for c in token):
+        return []
+    padded = f"<{token}>"
+    grams = []
+    for n in range(lo, hi + 1):
+        grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
+def _window_hits(flags: np.ndarray, doc_starts: np.ndarray, window: int) -> np.ndarray:
+    """For each token: is any flagged token among the `window` tokens before it in its message."""
+    if flags.size == 0:
+        return flags.astype(bool)
+    csum = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
+    idx = np.arange(flags.size)
+    lo = np.maximum(idx - window, doc_starts)
+    return (csum[idx] - csum[lo]) > 0
+
+
+class TokenFeaturizer(TransformerMixin, BaseEstimator):
+    """scikit-learn transformer: list of TokenizedText (or token lists) -> L2-normalised TF-IDF CSR."""
+
+    def __init__(
+        self,
+        char_ngram_range: tuple[int, int] = (3, 5),
+        min_df: int = 2,
+        max_static_features: int = 250_000,
+        max_pair_features: int = 80_000,
+        context_window: int = 4,
+        sublinear_tf: bool = True,
+    ) -> None:
+        self.char_ngram_range = char_ngram_range
+        self.min_df = min_df
+        self.max_static_features = max_static_features
+        self.max_pair_features = max_pair_features
+        self.context_window = context_window
+        self.sublinear_tf = sublinear_tf
+
+    # -- token handling -------------------------------------------------------------------------
+    @staticmethod
+    def _tokens(doc) -> list[str]:
+        if isinstance(doc, TokenizedText):
+            return [t.text for t in doc.tokens]
+        return list(doc)
+
+    def _flatten(self, docs: Sequence) -> tuple[list[str], np.ndarray]:
+        flat: list[str] = []
+        lengths = np.empty(len(docs), dtype=np.int64)
+        for i, doc in enumerate(docs):
+            toks = self._tokens(doc)
+            flat.extend(toks)
+            lengths[i] = len(toks)
+        return flat, lengths
+
+    def _static_strings(self, token: str) -> list[str]:
+        lo, hi = self.char_ngram_range
+        return ["w " + token] + ["c " + g for g in _char_ngrams(token, lo, hi)]
+
+    # -- fit ------------------------------------------------------------------------------------
+    def fit(self, X, y=None):  # noqa: N803
+        """Learn token types, feature vocabularies and IDF from the training messages."""
+        flat, lengths = self._flatten(X)
+        n_docs = len(lengths)
+        doc_of = np.repeat(np.arange(n_docs), lengths)
+        doc_starts_tok = np.repeat(np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+
+        types: dict[str, int] = {}
+        tids = np.fromiter((types.setdefault(t, len(types)) for t in flat), dtype=np.int64, count=len(flat))
+        n_types = len(types)
+        type_list = list(types)
+
+        # static (unigram + char n-gram) strings per type
+        feat_index: dict[str, int] = {}
+        rows, cols = [], []
+        for t_id, tok in enumerate(type_list):
+            for s in self._static_strings(tok):
+                rows.append(t_id)
+                cols.append(feat_index.setdefault(s, len(feat_index)))
+        S = sp.csr_matrix(
+            (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n_types, len(feat_index))
+        )
+        S.sum_duplicates()
+        S.data[:] = 1.0
+        D = sp.csr_matrix(
+            (np.ones(len(tids), dtype=np.float32), (doc_of, tids)), shape=(n_docs, n_types)
+        )
+        D.sum_duplicates()
+        D.data[:] = 1.0
+        static_df = np.asarray(((D @ S) > 0).sum(axis=0)).ravel()
+        static_names = np.array(list(feat_index), dtype=object)
+        keep_static = self._select(static_df, static_names, self.max_static_features)
+
+        # word pairs and contexts, keyed by integer token ids
+        same_doc_next = np.zeros(len(tids), dtype=bool)
+        if len(tids) > 1:
+            same_doc_next[:-1] = doc_of[:-1] == doc_of[1:]
+        pair_keys = tids[:-1][same_doc_next[:-1]] * n_types + tids[1:][same_doc_next[:-1]]
+        pair_docs = doc_of[:-1][same_doc_next[:-1]]
+        pair_u, pair_df = self._doc_freq(pair_keys, pair_docs)
+
+        ctx_rows = self._context_flags(type_list, tids, doc_starts_tok)
+        ctx_keys_all, ctx_docs_all = [], []
+        for k, hits in enumerate(ctx_rows):
+            ctx_keys_all.append(tids[hits] * len(CONTEXTS) + k)
+            ctx_docs_all.append(doc_of[hits])
+        ctx_u, ctx_df = self._doc_freq(
+            np.concatenate(ctx_keys_all) if ctx_keys_all else np.zeros(0, np.int64),
+            np.concatenate(ctx_docs_all) if ctx_docs_all else np.zeros(0, np.int64),
+        )
+        pair_names = np.array([f"p {type_list[k // n_types]} {type_list[k % n_types]}" for k in pair_u], dtype=object)
+        ctx_names = np.array([f"{CONTEXTS[k % len(CONTEXTS)]} {type_list[k // len(CONTEXTS)]}" for k in ctx_u], dtype=object)
+        keep_pair = self._select(pair_df, pair_names, self.max_pair_features)
+        keep_ctx = self._select(ctx_df, ctx_names, self.max_pair_features)
+
+        # final feature layout: static | pairs | contexts | globals
+        n_static = int(keep_static.size)
+        static_new = np.full(len(feat_index), -1, dtype=np.int64)
+        static_new[keep_static] = np.arange(n_static)
+        S = S[:, keep_static].tocsr()
+        S.eliminate_zeros()
+        self.ngram_index_ = {static_names[j]: int(static_new[j]) for j in keep_static}
+        self.type_index_ = types
+        self.type_static_ = S.astype(np.float32)
+        self.n_types_ = n_types
+
+        off = n_static
+        self.pair_keys_ = pair_u[keep_pair].astype(np.int64)
+        self.pair_ids_ = np.arange(off, off + keep_pair.size, dtype=np.int64)
+        order = np.argsort(self.pair_keys_)
+        self.pair_keys_, self.pair_ids_ = self.pair_keys_[order], self.pair_ids_[order]
+        off += keep_pair.size
+        self.ctx_table_ = np.full((n_types, len(CONTEXTS)), -1, dtype=np.int64)
+        kept_ctx = ctx_u[keep_ctx]
+        self.ctx_table_[kept_ctx // len(CONTEXTS), kept_ctx % len(CONTEXTS)] = np.arange(off, off + keep_ctx.size)
+        off += keep_ctx.size
+        self.global_offset_ = off
+        self.n_features_ = off + len(GLOBALS)
+
+        self.feature_names_ = np.concatenate(
+            [static_names[keep_static], pair_names[keep_pair], ctx_names[keep_ctx],
+             np.array(["g " + g for g in GLOBALS], dtype=object)]
+        )
+        self._build_type_flags()
+        # IDF from the transformed training counts (exact document frequencies)
+        self.idf_ = np.ones(self.n_features_, dtype=np.float32)
+        counts = self._counts(X)
+        df = np.bincount(counts.indices, minlength=self.n_features_)
+        self.idf_ = (np.log((1.0 + n_docs) / (1.0 + df)) + 1.0).astype(np.float32)
+        return self
+
+    def _select(self, df: np.ndarray, names: np.ndarray, cap: int) -> np.ndarray:
+        """Indices with df >= min_df, the `cap` most frequent, ties broken by name (deterministic)."""
+        idx = np.flatnonzero(df >= self.min_df)
+        if idx.size > cap:
+            order = sorted(idx.tolist(), key=lambda j: (-int(df[j]), names[j]))
+            idx = np.array(order[:cap], dtype=np.int64)
+        return np.sort(idx)
+
+    @staticmethod
+    def _doc_freq(keys: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if keys.size == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        pairs = np.unique(np.stack([keys, docs], axis=1), axis=0)
+        return np.unique(pairs[:, 0], return_counts=True)
+
+    def _build_type_flags(self) -> None:
+        n = self.n_types_
+        self.type_is_you_ = np.zeros(n, dtype=bool)
+        self.type_is_me_ = np.zeros(n, dtype=bool)
+        self.type_is_not_ = np.zeros(n, dtype=bool)
+        for tok, i in self.type_index_.items():
+            self.type_is_you_[i] = tok in SECOND_PERSON
+            self.type_is_me_[i] = tok in FIRST_PERSON
+            self.type_is_not_[i] = tok in NEGATION
+
+    def _context_flags(self, type_list, tids, doc_starts_tok) -> list[np.ndarray]:
+        you = np.array([t in SECOND_PERSON for t in type_list], dtype=bool)[tids]
+        me = np.array([t in FIRST_PERSON for t in type_list], dtype=bool)[tids]
+        neg = np.array([t in NEGATION for t in type_list], dtype=bool)[tids]
+        w = self.context_window
+        return [_window_hits(you, doc_starts_tok, w), _window_hits(me, doc_starts_tok, w),
+                _window_hits(neg, doc_starts_tok, w)]
+
+    # -- transform ------------------------------------------------------------------------------
+    def _oov_static(self, token: str) -> list[int]:
+        cache = self.__dict__.setdefault("_oov_cache", {})
+        ids = cache.get(token)
+        if ids is None:
+            if len(cache) > 200_000:
+                cache.clear()
+            index = self.ngram_index_
+            ids = [index[s] for s in self._static_strings(token) if s in index]
+            cache[token] = ids
+        return ids
+
+    def _counts(self, X) -> sp.csr_matrix:
+        """Raw term counts (n_docs x n_features)."""
+        flat, lengths = self._flatten(X)
+        n_docs = len(lengths)
+        doc_of = np.repeat(np.arange(n_docs), lengths)
+        get = self.type_index_.get
+        tids = np.fromiter((get(t, -1) for t in flat), dtype=np.int64, count=len(flat))
+        known = tids >= 0
+
+        # static features of known types: (doc x type) @ (type x static)
+        T = sp.csr_matrix(
+            (np.ones(int(known.sum()), dtype=np.float32), (doc_of[known], tids[known])),
+            shape=(n_docs, self.n_types_),
+        )
+        static = T @ self.type_static_
+        parts = [static.tocoo()]
+
+        # unknown tokens: their char n-grams that the vocabulary has
+        if not known.all():
+            r, c = [], []
+            for pos in np.flatnonzero(~known):
+                ids = self._oov_static(flat[pos])
+                r.extend([doc_of[pos]] * len(ids))
+                c.extend(ids)
+            if c:
+                parts.append(sp.coo_matrix((np.ones(len(c), np.float32), (r, c)), shape=(n_docs, self.n_features_)))
+
+        rows_extra: list[np.ndarray] = []
+        cols_extra: list[np.ndarray] = []
+        # word pairs
+        if len(tids) > 1 and self.pair_keys_.size:
+            ok = (doc_of[:-1] == doc_of[1:]) & known[:-1] & known[1:]
+            keys = tids[:-1][ok] * self.n_types_ + tids[1:][ok]
+            pos = np.searchsorted(self.pair_keys_, keys)
+            pos = np.minimum(pos, self.pair_keys_.size - 1)
+            hit = self.pair_keys_[pos] == keys
+            rows_extra.append(doc_of[:-1][ok][hit])
+            cols_extra.append(self.pair_ids_[pos[hit]])
+        # target contexts
+        doc_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        doc_starts_tok = np.repeat(doc_starts, lengths)
+        safe = np.where(known, tids, 0)
+        flags = [self.type_is_you_[safe] & known, self.type_is_me_[safe] & known, self.type_is_not_[safe] & known]
+        for k, fl in enumerate(flags):
+            hits = _window_hits(fl, doc_starts_tok, self.context_window) & known
+            fid = self.ctx_table_[safe[hits], k]
+            good = fid >= 0
+            rows_extra.append(doc_of[hits][good])
+            cols_extra.append(fid[good])
+        # global flags
+        if n_docs:
+            any_you = np.bincount(doc_of, weights=flags[0], minlength=n_docs) > 0
+            any_me = np.bincount(doc_of, weights=flags[1], minlength=n_docs) > 0
+            is_user = np.fromiter((t == USER_TOKEN for t in flat), dtype=bool, count=len(flat))
+            is_url = np.fromiter((t == URL_TOKEN for t in flat), dtype=bool, count=len(flat))
+            is_q = np.fromiter((t == "?" for t in flat), dtype=bool, count=len(flat))
+            is_x = np.fromiter((t == "!" for t in flat), dtype=bool, count=len(flat))
+            for g, col in enumerate(
+                [any_you, np.bincount(doc_of, weights=is_user, minlength=n_docs) > 0, any_me,
+                 np.bincount(doc_of, weights=is_url, minlength=n_docs) > 0,
+                 np.bincount(doc_of, weights=is_q, minlength=n_docs) > 0,
+                 np.bincount(doc_of, weights=is_x, minlength=n_docs) > 0]
+            ):
+                d = np.flatnonzero(col)
+                rows_extra.append(d)
+                cols_extra.append(np.full(d.size, self.global_offset_ + g, dtype=np.int64))
+        if rows_extra:
+            r = np.concatenate(rows_extra)
+            c = np.concatenate(cols_extra)
+            parts.append(sp.coo_matrix((np.ones(r.size, np.float32), (r, c)), shape=(n_docs, self.n_features_)))
+
+        rows = np.concatenate([p.row for p in parts])
+        cols = np.concatenate([p.col for p in parts])
+        data = np.concatenate([p.data for p in parts]).astype(np.float32)
+        # the static block's columns are the first n_static features: one index space for all parts
+        X_counts = sp.csr_matrix((data, (rows, cols)), shape=(n_docs, self.n_features_), dtype=np.float32)
+        X_counts.sum_duplicates()
+        return X_counts
+
+    def transform(self, X) -> sp.csr_matrix:  # noqa: N803
+        """TF-IDF (sublinear tf, L2-normalised rows) of the messages."""
+        counts = self._counts(X)
+        return self.weight(counts)
+
+    def weight(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Counts -> sublinear TF-IDF with L2-normalised rows."""
+        X = counts.copy()
+        if self.sublinear_tf:
+            np.log(X.data, out=X.data)
+            X.data += 1.0
+        X.data *= self.idf_[X.indices]
+        lens = np.diff(X.indptr)
+        sq = np.bincount(np.repeat(np.arange(X.shape[0]), lens), weights=X.data.astype(np.float64) ** 2,
+                         minlength=X.shape[0])
+        norms = np.zeros(X.shape[0], dtype=np.float32)
+        nz = lens > 0
+        norms[nz] = np.sqrt(sq[nz])
+        X.data /= np.repeat(np.where(norms > 0, norms, 1.0), lens).astype(np.float32)
+        return X
+
+    def token_features(self, tokens: list[str]) -> list[list[int]]:
+        """Feature ids each token position contributes to (for explanations)."""
+        get = self.type_index_.get
+        tids = [get(t, -1) for t in tokens]
+        out: list[list[int]] = []
+        you = [t >= 0 and bool(self.type_is_you_[t]) for t in tids]
+        me = [t >= 0 and bool(self.type_is_me_[t]) for t in tids]
+        neg = [t >= 0 and bool(self.type_is_not_[t]) for t in tids]
+        w = self.context_window
+        for i, (tok, tid) in enumerate(zip(tokens, tids)):
+            if tid >= 0:
+                row = self.type_static_[tid]
+                ids = row.indices.tolist()
+                lo = max(0, i - w)
+                for k, fl in enumerate((you, me, neg)):
+                    if any(fl[lo:i]):
+                        fid = int(self.ctx_table_[tid, k])
+                        if fid >= 0:
+                            ids.append(fid)
+                if i > 0 and tids[i - 1] >= 0 and self.pair_keys_.size:
+                    key = tids[i - 1] * self.n_types_ + tid
+                    pos = int(np.searchsorted(self.pair_keys_, key))
+                    if pos < self.pair_keys_.size and self.pair_keys_[pos] == key:
+                        ids.append(int(self.pair_ids_[pos]))
+            else:
+                ids = list(self._oov_static(tok))
+            out.append(ids)
+        return out
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_oov_cache", None)
+        return state
+
+
+def idf_summary(featurizer: TokenFeaturizer) -> dict[str, float]:
+    """A few numbers describing the fitted vocabulary (for the manifest)."""
+    return {
+        "n_features": int(featurizer.n_features_),
+        "n_token_types": int(featurizer.n_types_),
+        "mean_idf": float(np.mean(featurizer.idf_)) if featurizer.n_features_ else math.nan,
+    }

@@ -1,0 +1,246 @@
+"""The model: text -> normalise -> features -> heads -> calibrated scores (the one scoring path).
+
+Every part of harassflag (Python API, HTTP service, batch, evaluation) scores through `Model`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from .features import TokenFeaturizer
+from .heads import DEFAULT_FLAG_HEADS, HEADS
+from .text import TextNormalizer, normalize_text, token_strings
+
+WINDOW_TOKENS = 64
+"""Messages longer than this are scored as overlapping windows; each head takes the maximum."""
+WINDOW_STRIDE = 32
+MAX_SCORED_CHARS = 1_000_000
+"""Characters of one message that are read at most (bounded work for pathological input)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """One message's result: probability per head, per-head decisions, and the overall flag."""
+
+    scores: dict[str, float]
+    categories: dict[str, bool]
+    flagged: bool
+
+
+class Span(NamedTuple):
+    """A part of the original text and how much it pushed a head's score (log-odds)."""
+
+    term: str
+    start: int
+    end: int
+    weight: float
+
+
+@dataclass
+class HeadWeights:
+    """Learned parameters of every head over the shared feature space."""
+
+    coef: np.ndarray  # (n_features, n_heads) float32
+    intercept: np.ndarray  # (n_heads,)
+    calib_a: np.ndarray  # Platt scaling slope per head
+    calib_b: np.ndarray  # Platt scaling offset per head
+    heads: tuple[str, ...] = HEADS
+    extra: dict = field(default_factory=dict)
+
+
+def build_pipeline(featurizer_params: dict | None = None) -> Pipeline:
+    """The preprocessing pipeline saved with every model: normaliser then featurizer."""
+    return Pipeline(
+        [("normalise", TextNormalizer()), ("features", TokenFeaturizer(**(featurizer_params or {})))]
+    )
+
+
+def _check_texts(texts: str | Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        return [texts]
+    if not isinstance(texts, Sequence) and not hasattr(texts, "__iter__"):
+        raise TypeError(f"expected a str or a sequence of str, got {type(texts).__name__}")
+    out = list(texts)
+    for i, t in enumerate(out):
+        if not isinstance(t, str):
+            raise TypeError(f"item {i} is {type(t).__name__}, not str")
+    return out
+
+
+def windows(tokens: list[str]) -> list[list[str]]:
+    """Split a long token list into overlapping windows (bounded work, no dilution)."""
+    if len(tokens) <= WINDOW_TOKENS:
+        return [tokens]
+    out = []
+    for start in range(0, len(tokens) - WINDOW_STRIDE, WINDOW_STRIDE):
+        out.append(tokens[start : start + WINDOW_TOKENS])
+    return out
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
+
+
+class Model:
+    """A trained, verified harassflag model."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        weights: HeadWeights,
+        manifest: dict | None = None,
+        sha256: str = "",
+        path: str | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.weights = weights
+        self.manifest = manifest or {}
+        self.sha256 = sha256
+        self.path = path
+        self._coef = np.ascontiguousarray(weights.coef, dtype=np.float32)
+        self._head_pos = {h: i for i, h in enumerate(weights.heads)}
+
+    # -- identity -------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The model's name (its folder name unless the manifest says otherwise)."""
+        return str(self.manifest.get("name", "unsaved"))
+
+    @property
+    def version(self) -> str:
+        """A version string unique to this artifact."""
+        return str(self.manifest.get("model_version", "0"))
+
+    @property
+    def heads(self) -> tuple[str, ...]:
+        """Head names in score-matrix column order."""
+        return self.weights.heads
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Per-head decision thresholds chosen on validation data."""
+        th = self.manifest.get("thresholds") or self.weights.extra.get("thresholds") or {}
+        return {h: float(th.get(h, 0.5)) for h in self.heads}
+
+    @property
+    def flag_heads(self) -> tuple[str, ...]:
+        """Heads whose positive decision flags a message (policy)."""
+        return tuple(self.manifest.get("flag_heads") or self.weights.extra.get("flag_heads") or DEFAULT_FLAG_HEADS)
+
+    @property
+    def normalizer(self) -> TextNormalizer:
+        return self.pipeline.named_steps["normalise"]
+
+    @property
+    def featurizer(self) -> TokenFeaturizer:
+        return self.pipeline.named_steps["features"]
+
+    # -- scoring --------------------------------------------------------------------------------
+    def _rows(self, texts: list[str]) -> tuple[list[list[str]], np.ndarray]:
+        rows: list[list[str]] = []
+        owner: list[int] = []
+        for i, text in enumerate(texts):
+            toks = token_strings(text if len(text) <= MAX_SCORED_CHARS else text[:MAX_SCORED_CHARS])
+            if len(toks) <= WINDOW_TOKENS:
+                rows.append(toks)
+                owner.append(i)
+            else:
+                ws = windows(toks)
+                rows.extend(ws)
+                owner.extend([i] * len(ws))
+        return rows, np.asarray(owner, dtype=np.int64)
+
+    def decision_rows(self, token_rows: list[list[str]]) -> np.ndarray:
+        """Raw log-odds per row (token lists) and head, before calibration."""
+        X = self.featurizer.transform(token_rows)
+        return np.asarray(X @ self._coef, dtype=np.float64) + self.weights.intercept
+
+    def calibrate(self, z: np.ndarray) -> np.ndarray:
+        """Log-odds -> calibrated probabilities (Platt scaling fitted on validation data)."""
+        return _sigmoid(z * self.weights.calib_a + self.weights.calib_b)
+
+    def score_matrix(self, texts: Sequence[str]) -> np.ndarray:
+        """Probabilities, shape (n, n_heads) in `heads` order."""
+        texts = _check_texts(texts)
+        if not texts:
+            return np.zeros((0, len(self.heads)))
+        rows, owner = self._rows(texts)
+        probs = self.calibrate(self.decision_rows(rows))
+        if len(rows) == len(texts):
+            return probs
+        out = np.zeros((len(texts), len(self.heads)))
+        np.maximum.at(out, owner, probs)
+        return out
+
+    def decide(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-head decisions and the flag, from a probability matrix."""
+        th = np.array([self.thresholds[h] for h in self.heads])
+        cats = probs >= th
+        flag_cols = [self._head_pos[h] for h in self.flag_heads if h in self._head_pos]
+        flagged = cats[:, flag_cols].any(axis=1) if flag_cols else np.zeros(len(probs), bool)
+        return cats, flagged
+
+    def score(self, texts: str | Sequence[str]) -> list[Score]:
+        """Score one message or many: every head's probability, decisions and the flag."""
+        probs = self.score_matrix(texts)
+        cats, flagged = self.decide(probs)
+        heads = self.heads
+        return [
+            Score(
+                scores={h: float(p[j]) for j, h in enumerate(heads)},
+                categories={h: bool(c[j]) for j, h in enumerate(heads)},
+                flagged=bool(f),
+            )
+            for p, c, f in zip(probs, cats, flagged)
+        ]
+
+    # -- explanations ---------------------------------------------------------------------------
+    def explain(self, text: str, head: str = "harassment", top: int = 8) -> list[Span]:
+        """The spans of the original text that pushed `head` up most, strongest first."""
+        if not isinstance(text, str):
+            raise TypeError(f"expected str, got {type(text).__name__}")
+        if head not in self._head_pos:
+            raise ValueError(f"unknown head {head!r}; heads: {', '.join(self.heads)}")
+        h = self._head_pos[head]
+        tokenized = normalize_text(text[:MAX_SCORED_CHARS])
+        tokens = [t.text for t in tokenized.tokens]
+        if not tokens:
+            return []
+        ws = windows(tokens)
+        starts = [0] if len(ws) == 1 else list(range(0, len(tokens) - WINDOW_STRIDE, WINDOW_STRIDE))
+        if len(ws) > 1:
+            z = self.decision_rows(ws)[:, h]
+            best = int(np.argmax(z))
+        else:
+            best = 0
+        offset, window_tokens = starts[best], ws[best]
+        fz = self.featurizer
+        counts = fz._counts([window_tokens])
+        x = fz.weight(counts)
+        value = dict(zip(x.indices.tolist(), x.data.tolist()))
+        count = dict(zip(counts.indices.tolist(), counts.data.tolist()))
+        coef = self._coef[:, h]
+        contrib: dict[int, float] = {}
+        for i, ids in enumerate(fz.token_features(window_tokens)):
+            contrib[i] = sum(value.get(j, 0.0) * float(coef[j]) / count.get(j, 1.0) for j in ids)
+        spans = []
+        for i, w in contrib.items():
+            if w <= 0:
+                continue
+            tok = tokenized.tokens[offset + i]
+            start, end = tokenized.original_span(tok)
+            spans.append(Span(text[start:end], start, end, round(float(w), 4)))
+        spans.sort(key=lambda s: (-s.weight, s.start))
+        return spans[:top]
+
+    def explain_batch(self, texts: Sequence[str], head: str = "harassment", top: int = 5) -> list[list[Span]]:
+        """`explain` for many messages."""
+        return [self.explain(t, head=head, top=top) for t in _check_texts(texts)]
+
+    def __repr__(self) -> str:
+        return f"Model(name={self.name!r}, version={self.version!r}, sha256={self.sha256[:12]!r})"

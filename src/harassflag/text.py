@@ -1,0 +1,308 @@
+"""Text normalisation and tokenisation: the only preprocessing harassflag has.
+
+`TextNormalizer` is a scikit-learn transformer that sits first in the saved pipeline, so training and
+scoring can never differ. It works in three steps:
+
+1. `clean_text`: Unicode NFKC, zero-width/format/control characters removed, HTML entities decoded,
+   homoglyphs folded — while keeping a map back to the original offsets (explanations point into the
+   text the moderator sees, not into our normalised copy).
+2. tokenise: the token classes of nltk's TweetTokenizer (URLs, @handles, #hashtags, words with
+   apostrophes, emoticons, other symbols) in one flat pattern that also keeps obfuscated words whole
+   (`f*ck`, `sh!t`, `$h1t`), plus a pass that rejoins spaced or dotted letters (`f u c k`, `k.i.l.l`).
+3. `normalize_token`: lowercase, leetspeak and masks folded against a small lexicon, elongations
+   collapsed, URLs and @mentions to placeholders. Chat vocabulary is Zipfian, so results are cached.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from sklearn.base import BaseEstimator, TransformerMixin
+
+URL_TOKEN = "<url>"
+USER_TOKEN = "<user>"
+
+# Words whose obfuscated spellings we fold back. Small on purpose: it only decides how a masked or
+# leet token is spelled; the model learns what words mean from data.
+LEXICON: frozenset[str] = frozenset(
+    """
+    ass asses asshole assholes arse arsehole bastard bitch bitches bitchy bollocks boob boobs butt
+    cock cocks crap cunt cunts damn dick dicks dickhead douche douchebag dumb dumbass dyke fag faggot
+    fat fuck fucked fucker fuckers fucking fuckin fucks fuk hoe hoes homo idiot idiots jerk kill
+    killing kys loser losers moron morons motherfucker nigga nigger niggers nude nudes penis piss
+    pissed porn prick pussy rape raped rapist retard retarded scum shit shits shitty skank slag slut
+    sluts stupid suck sucks tits twat ugly vagina wanker whore whores worthless die dead hang
+    yourself myself hate trash pathetic freak creep pig cow wtf stfu gtfo lmao omg
+    """.split()
+)
+
+HOMOGLYPHS = str.maketrans(
+    {
+        # Cyrillic
+        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
+        "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d",
+        "ԛ": "q", "ԝ": "w", "ɡ": "g", "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H",
+        "О": "O", "Р": "P", "С": "C", "Т": "T", "У": "Y", "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S",
+        # Greek
+        "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
+        "υ": "u", "χ": "x", "Α": "A", "Β": "B", "Ε": "E", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M",
+        "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Ζ": "Z",
+        # Latin look-alikes that NFKC keeps
+        "ı": "i", "ł": "l", "ø": "o", "ß": "ss", "ɑ": "a", "ɩ": "i", "ʏ": "y",
+    }
+)
+
+LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
+                      "$": "s", "!": "i", "|": "l", "+": "t", "€": "e"})
+
+_SPECIAL_RE = re.compile(
+    r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+    r"|[^\x00-\x7f]+"
+    r"|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+"
+)
+_NEEDS_CLEANING_RE = re.compile(r"[^\x09\x0a\x0d\x20-\x7e]|&")
+
+# Token pattern. It follows nltk's TweetTokenizer (nltk.tokenize.casual): URLs, @handles, #hashtags,
+# words with apostrophes, emoticons, any other non-space character; words may also carry the mask and
+# leet characters of obfuscated spellings. It is one flat alternation because TweetTokenizer's own
+# pattern (tried at every position, with a backtracking URL matcher) costs ~120 µs a tweet here.
+TOKEN_RE = re.compile(
+    r"""(?:https?://|www\.)[^\s<>"']+"""
+    r"|[@#][\w]+"
+    r"|[\w$](?:[\w'’*!$@|#%+]*[\w*$])?"
+    r"|[<>]?[:;=8][\-o*']?[()\[\]dDpP/:{}@|\\]|</?3"
+    r"|\S"
+)
+
+# Single letters with one repeated separator: "f u c k", "f.u.c.k", "k-i-l-l".
+SPACED_RE = re.compile(r"(?<![\w])([A-Za-z])([ .\-_*])(?:[A-Za-z]\2){1,}[A-Za-z](?![\w])")
+_ELONGATION_RE = re.compile(r"(.)\1{2,}")
+_DOUBLE_RE = re.compile(r"(.)\1")
+_ORDINAL_RE = re.compile(r"^\d+(?:st|nd|rd|th|s|am|pm|k|m|x|h|min|hrs?|yo|yrs?|gb|mb|kb|px|ms)$")
+_HAS_ALPHA_RE = re.compile(r"[^\W\d_]")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A normalised token with its span in the cleaned text."""
+
+    text: str
+    start: int
+    end: int
+
+
+class OffsetMap:
+    """Maps spans in the cleaned text back to the original text."""
+
+    __slots__ = ("clean_starts", "orig_starts", "orig_lens", "changed")
+
+    def __init__(self) -> None:
+        self.clean_starts: list[int] = []
+        self.orig_starts: list[int] = []
+        self.orig_lens: list[int] = []
+        self.changed: list[bool] = []
+
+    def add(self, clean_start: int, orig_start: int, orig_len: int, changed: bool) -> None:
+        self.clean_starts.append(clean_start)
+        self.orig_starts.append(orig_start)
+        self.orig_lens.append(orig_len)
+        self.changed.append(changed)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original (start, end) of the cleaned span [start, end)."""
+        i = max(bisect_right(self.clean_starts, start) - 1, 0)
+        o_start = self.orig_starts[i] if self.changed[i] else self.orig_starts[i] + start - self.clean_starts[i]
+        j = max(bisect_right(self.clean_starts, max(end - 1, start)) - 1, 0)
+        if self.changed[j]:
+            o_end = self.orig_starts[j] + self.orig_lens[j]
+        else:
+            o_end = self.orig_starts[j] + end - self.clean_starts[j]
+        return o_start, max(o_end, o_start)
+
+
+def _clean_segment(segment: str) -> str:
+    if segment[0] == "&":
+        segment = html.unescape(segment)
+    elif segment[0] < " " or segment[0] == "\x7f":
+        return ""
+    segment = unicodedata.normalize("NFKC", segment)
+    out = []
+    for ch in segment:
+        cat = unicodedata.category(ch)
+        if cat in ("Cf", "Cs", "Cc") and ch not in "\t\n\r":
+            continue  # zero-width joiners, bidi marks, lone surrogates, controls
+        out.append(ch)
+    return "".join(out).translate(HOMOGLYPHS)
+
+
+def clean_text(text: str) -> tuple[str, OffsetMap | None]:
+    """NFKC, strip invisible/control characters, decode entities, fold homoglyphs; keep offsets."""
+    if not _NEEDS_CLEANING_RE.search(text):
+        return text, None
+    pieces: list[str] = []
+    offsets = OffsetMap()
+    pos = 0
+    clean_len = 0
+    for m in _SPECIAL_RE.finditer(text):
+        if m.start() > pos:
+            pieces.append(text[pos : m.start()])
+            offsets.add(clean_len, pos, m.start() - pos, False)
+            clean_len += m.start() - pos
+        repl = _clean_segment(m.group())
+        if repl:
+            pieces.append(repl)
+            offsets.add(clean_len, m.start(), m.end() - m.start(), repl != m.group())
+            clean_len += len(repl)
+        pos = m.end()
+    if pos < len(text):
+        pieces.append(text[pos:])
+        offsets.add(clean_len, pos, len(text) - pos, False)
+    if not offsets.clean_starts:
+        offsets.add(0, 0, len(text), True)
+    return "".join(pieces), offsets
+
+
+def _fold_elongation(word: str) -> str:
+    word = _ELONGATION_RE.sub(r"\1\1", word)
+    if word not in LEXICON and _DOUBLE_RE.search(word):
+        single = _DOUBLE_RE.sub(r"\1", word)
+        if single in LEXICON:
+            return single
+    return word
+
+
+def _unmask(word: str) -> str:
+    """Resolve `f*ck` / `a**hole` against the lexicon; otherwise drop the mask characters."""
+    pattern = re.compile("^" + re.escape(word).replace(r"\*", "[a-z]") + "$")
+    for candidate in sorted(LEXICON):
+        if len(candidate) == len(word) and pattern.match(candidate):
+            return candidate
+    return word.replace("*", "")
+
+
+def normalize_word(raw: str) -> str:
+    """Normalise one word token: lowercase, fold leetspeak and masks, collapse elongations."""
+    word = raw.lower()
+    if any(c in word for c in "013457@$!|+€*") and _HAS_ALPHA_RE.search(word) and not _ORDINAL_RE.match(word):
+        folded = word.translate(LEET)
+        word = _unmask(folded) if "*" in folded else folded
+    word = word.replace("’", "'")
+    return _fold_elongation(word)
+
+
+def normalize_token(raw: str) -> str:
+    """Normalise one raw token; its kind (URL, @handle, #hashtag, word, symbol) shows in its form."""
+    first = raw[0]
+    if first == "@":
+        if len(raw) == 1:
+            return raw
+        folded = normalize_word(raw)  # "@ss" is an obfuscated word, not a handle
+        return folded if folded in LEXICON else USER_TOKEN
+    if first == "#" and len(raw) > 1:
+        return normalize_word(raw[1:])
+    if (first == "h" or first == "H" or first == "w" or first == "W") and (
+        raw[:4].lower() == "www." or raw[:7].lower() in ("http://", "https:/")
+    ):
+        return URL_TOKEN
+    if _HAS_ALPHA_RE.search(raw):
+        return normalize_word(raw)
+    return raw
+
+
+class TokenCache(dict):
+    """A bounded cache of raw token -> normalised token (chat vocabulary is Zipfian)."""
+
+    limit = 500_000
+
+    def __missing__(self, raw: str) -> str:
+        if len(self) >= self.limit:
+            self.clear()
+        value = normalize_token(raw)
+        self[raw] = value
+        return value
+
+
+_CACHE = TokenCache()
+
+
+def _spaced_runs(clean: str) -> list[tuple[int, int, str]]:
+    runs = []
+    for m in SPACED_RE.finditer(clean):
+        joined = _fold_elongation(re.sub(r"[^A-Za-z]", "", m.group()).lower())
+        if len(joined) >= 4 or joined in LEXICON:
+            runs.append((m.start(), m.end(), joined))
+    return runs
+
+
+def token_strings(text: str) -> list[str]:
+    """The normalised tokens of a message (the fast path used for scoring)."""
+    clean, _ = clean_text(text)
+    if SPACED_RE.search(clean) is None:
+        cache = _CACHE
+        return [cache[raw] for raw in TOKEN_RE.findall(clean)]
+    return [t.text for t in tokenize_clean(clean)]
+
+
+def tokenize_clean(clean: str) -> list[Token]:
+    """Tokenise already-cleaned text into normalised tokens with spans in that text."""
+    runs = _spaced_runs(clean) if SPACED_RE.search(clean) else []
+    cache = _CACHE
+    tokens: list[Token] = []
+    ri = 0
+    for m in TOKEN_RE.finditer(clean):
+        start = m.start()
+        while ri < len(runs) and runs[ri][1] <= start:
+            ri += 1
+        if ri < len(runs) and runs[ri][0] <= start:
+            if start == runs[ri][0]:
+                tokens.append(Token(runs[ri][2], runs[ri][0], runs[ri][1]))
+            continue
+        tokens.append(Token(cache[m.group()], start, m.end()))
+    return tokens
+
+
+@dataclass(slots=True)
+class TokenizedText:
+    """A message after normalisation: tokens plus the way back to original offsets."""
+
+    tokens: list[Token]
+    offsets: OffsetMap | None
+
+    def original_span(self, token: Token) -> tuple[int, int]:
+        """The token's (start, end) in the original text."""
+        if self.offsets is None:
+            return token.start, token.end
+        return self.offsets.span(token.start, token.end)
+
+
+def normalize_text(text: str) -> TokenizedText:
+    """Normalise and tokenise one message (the transformer applies this to every text)."""
+    clean, offsets = clean_text(text)
+    return TokenizedText(tokenize_clean(clean), offsets)
+
+
+def normalized_string(text: str) -> str:
+    """The normalised tokens joined by spaces: handy for reading what the model sees."""
+    return " ".join(t.text for t in normalize_text(text).tokens)
+
+
+class TextNormalizer(TransformerMixin, BaseEstimator):
+    """scikit-learn transformer: list of str -> list of TokenizedText."""
+
+    def __init__(self) -> None:
+        pass
+
+    def fit(self, X, y=None):  # noqa: N803 - scikit-learn naming
+        return self
+
+    def transform(self, X) -> list[TokenizedText]:  # noqa: N803
+        out = []
+        for i, text in enumerate(X):
+            if not isinstance(text, str):
+                raise TypeError(f"item {i} is {type(text).__name__}, not str")
+            out.append(normalize_text(text))
+        return out
