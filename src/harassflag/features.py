@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from .lexicon import LEXICON_CLASSES, TOKEN_CLASSES
 from .text import URL_TOKEN, USER_TOKEN, TokenizedText
 
 SECOND_PERSON = frozenset(
@@ -32,7 +33,9 @@ NEGATION = frozenset(
     "not never no don't dont isn't isnt aren't arent wasn't wasnt weren't ain't aint won't wont "
     "can't cant didn't didnt doesn't doesnt shouldn't".split()
 )
-CONTEXTS = ("you", "me", "not")
+THIRD_PERSON = frozenset("he she they him her them his hers their he's she's they're theyre hes shes".split())
+CONTEXTS = ("you", "me", "not", "them")
+CONTEXT_WORDS = (SECOND_PERSON, FIRST_PERSON, NEGATION, THIRD_PERSON)
 GLOBALS = ("addresses", "mentions_user", "first_person", "has_url", "question", "exclaim")
 PLACEHOLDERS = frozenset({URL_TOKEN, USER_TOKEN})
 
@@ -173,12 +176,16 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         kept_ctx = ctx_u[keep_ctx]
         self.ctx_table_[kept_ctx // len(CONTEXTS), kept_ctx % len(CONTEXTS)] = np.arange(off, off + keep_ctx.size)
         off += keep_ctx.size
+        self.lexicon_offset_ = off
+        off += len(LEXICON_CLASSES) * (1 + len(CONTEXTS))
         self.global_offset_ = off
         self.n_features_ = off + len(GLOBALS)
-
+        lex_names = [f"L {c}" for c in LEXICON_CLASSES] + [
+            f"{ctx} L {c}" for ctx in CONTEXTS for c in LEXICON_CLASSES
+        ]
         self.feature_names_ = np.concatenate(
             [static_names[keep_static], pair_names[keep_pair], ctx_names[keep_ctx],
-             np.array(["g " + g for g in GLOBALS], dtype=object)]
+             np.array(lex_names, dtype=object), np.array(["g " + g for g in GLOBALS], dtype=object)]
         )
         self._build_type_flags()
         # IDF from the transformed training counts (exact document frequencies)
@@ -200,26 +207,22 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
     def _doc_freq(keys: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if keys.size == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        pairs = np.unique(np.stack([keys, docs], axis=1), axis=0)
-        return np.unique(pairs[:, 0], return_counts=True)
+        n_docs = int(docs.max()) + 1
+        combined = np.unique(keys.astype(np.int64) * n_docs + docs)  # one entry per (key, doc)
+        return np.unique(combined // n_docs, return_counts=True)
 
     def _build_type_flags(self) -> None:
-        n = self.n_types_
-        self.type_is_you_ = np.zeros(n, dtype=bool)
-        self.type_is_me_ = np.zeros(n, dtype=bool)
-        self.type_is_not_ = np.zeros(n, dtype=bool)
+        self.type_ctx_ = np.zeros((self.n_types_, len(CONTEXTS)), dtype=bool)
         for tok, i in self.type_index_.items():
-            self.type_is_you_[i] = tok in SECOND_PERSON
-            self.type_is_me_[i] = tok in FIRST_PERSON
-            self.type_is_not_[i] = tok in NEGATION
+            for k, words in enumerate(CONTEXT_WORDS):
+                self.type_ctx_[i, k] = tok in words
 
     def _context_flags(self, type_list, tids, doc_starts_tok) -> list[np.ndarray]:
-        you = np.array([t in SECOND_PERSON for t in type_list], dtype=bool)[tids]
-        me = np.array([t in FIRST_PERSON for t in type_list], dtype=bool)[tids]
-        neg = np.array([t in NEGATION for t in type_list], dtype=bool)[tids]
         w = self.context_window
-        return [_window_hits(you, doc_starts_tok, w), _window_hits(me, doc_starts_tok, w),
-                _window_hits(neg, doc_starts_tok, w)]
+        return [
+            _window_hits(np.array([t in words for t in type_list], dtype=bool)[tids], doc_starts_tok, w)
+            for words in CONTEXT_WORDS
+        ]
 
     # -- transform ------------------------------------------------------------------------------
     def _oov_static(self, token: str) -> list[int]:
@@ -275,13 +278,33 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         doc_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
         doc_starts_tok = np.repeat(doc_starts, lengths)
         safe = np.where(known, tids, 0)
-        flags = [self.type_is_you_[safe] & known, self.type_is_me_[safe] & known, self.type_is_not_[safe] & known]
-        for k, fl in enumerate(flags):
-            hits = _window_hits(fl, doc_starts_tok, self.context_window) & known
+        flags = [self.type_ctx_[safe, k] & known for k in range(len(CONTEXTS))]
+        all_hits = [_window_hits(fl, doc_starts_tok, self.context_window) for fl in flags]
+        for k, hits_any in enumerate(all_hits):
+            hits = hits_any & known
             fid = self.ctx_table_[safe[hits], k]
             good = fid >= 0
             rows_extra.append(doc_of[hits][good])
             cols_extra.append(fid[good])
+        # lexicon classes, alone and in each target context
+        lex_pos, lex_cls = [], []
+        classes = TOKEN_CLASSES
+        for pos, tok in enumerate(flat):
+            cls = classes.get(tok)
+            if cls is not None:
+                for c in cls:
+                    lex_pos.append(pos)
+                    lex_cls.append(c)
+        if lex_pos:
+            lp = np.asarray(lex_pos, dtype=np.int64)
+            lc = np.asarray(lex_cls, dtype=np.int64)
+            n_cls = len(LEXICON_CLASSES)
+            rows_extra.append(doc_of[lp])
+            cols_extra.append(self.lexicon_offset_ + lc)
+            for k, hits_any in enumerate(all_hits):
+                m = hits_any[lp]
+                rows_extra.append(doc_of[lp[m]])
+                cols_extra.append(self.lexicon_offset_ + n_cls * (1 + k) + lc[m])
         # global flags
         if n_docs:
             any_you = np.bincount(doc_of, weights=flags[0], minlength=n_docs) > 0
@@ -338,17 +361,20 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         get = self.type_index_.get
         tids = [get(t, -1) for t in tokens]
         out: list[list[int]] = []
-        you = [t >= 0 and bool(self.type_is_you_[t]) for t in tids]
-        me = [t >= 0 and bool(self.type_is_me_[t]) for t in tids]
-        neg = [t >= 0 and bool(self.type_is_not_[t]) for t in tids]
+        flags = [[t >= 0 and bool(self.type_ctx_[t, k]) for t in tids] for k in range(len(CONTEXTS))]
         w = self.context_window
+        n_cls = len(LEXICON_CLASSES)
         for i, (tok, tid) in enumerate(zip(tokens, tids)):
+            lo = max(0, i - w)
+            in_ctx = [any(fl[lo:i]) for fl in flags]
+            lex = [self.lexicon_offset_ + c for c in TOKEN_CLASSES.get(tok, ())]
+            lex += [self.lexicon_offset_ + n_cls * (1 + k) + c
+                    for c in TOKEN_CLASSES.get(tok, ()) for k in range(len(CONTEXTS)) if in_ctx[k]]
             if tid >= 0:
                 row = self.type_static_[tid]
                 ids = row.indices.tolist()
-                lo = max(0, i - w)
-                for k, fl in enumerate((you, me, neg)):
-                    if any(fl[lo:i]):
+                for k in range(len(CONTEXTS)):
+                    if in_ctx[k]:
                         fid = int(self.ctx_table_[tid, k])
                         if fid >= 0:
                             ids.append(fid)
@@ -359,7 +385,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
                         ids.append(int(self.pair_ids_[pos]))
             else:
                 ids = list(self._oov_static(tok))
-            out.append(ids)
+            out.append(ids + lex)
         return out
 
     def __getstate__(self):

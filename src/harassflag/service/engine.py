@@ -1,0 +1,197 @@
+"""The model being served (hot-swappable) and the scoring path shared by every route.
+
+Readers take `holder.model` once per request and use that object to the end, so a reload never
+changes the model under an in-flight request. Swapping is one attribute store (atomic under the
+GIL): readers never take a lock. Only reloads are serialised, by a lock of their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelError
+from .metrics import ServiceMetrics
+from .problems import ProblemError
+
+log = logging.getLogger("harassflag.service")
+
+SMOKE_TEXTS = ("hello there", "you are an idiot")
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """Scores and decisions for a batch of texts, in HEADS order of `heads`."""
+
+    heads: tuple[str, ...]
+    scores: np.ndarray  # (n, len(heads)) probabilities
+    categories: np.ndarray  # (n, len(heads)) bool
+    flagged: np.ndarray  # (n,) bool
+
+    def flagged_by_head(self) -> list[tuple[str, int]]:
+        """Count of positive decisions per head."""
+        counts = self.categories.sum(axis=0)
+        return [(h, int(c)) for h, c in zip(self.heads, counts)]
+
+
+def model_heads(model: Any) -> tuple[str, ...]:
+    """The heads the model's score matrix columns stand for."""
+    from ..heads import HEADS
+
+    return tuple(getattr(model, "heads", HEADS))
+
+
+def decide(model: Any, matrix: np.ndarray) -> Decisions:
+    """Apply the model's own thresholds and flag policy (`model.decide`) to a score matrix."""
+    categories, flagged = model.decide(matrix)
+    return Decisions(heads=model_heads(model), scores=matrix, categories=categories, flagged=flagged)
+
+
+def model_summary(model: Any) -> dict[str, str]:
+    """Name, version and artifact hash: what every response says about the model."""
+    return {"name": str(model.name), "version": str(model.version), "sha256": str(model.sha256)}
+
+
+class MicroBatcher:
+    """Scores texts from concurrent requests in one `score_matrix` call.
+
+    No timer: the worker takes whatever queued up while the previous call ran, so a lone request
+    is scored at once and a busy server makes bigger, cheaper calls.
+    """
+
+    def __init__(self, max_batch: int, metrics: ServiceMetrics) -> None:
+        self.max_batch = max_batch
+        self.metrics = metrics
+        self._queue: queue.SimpleQueue[tuple[Any, list[str], Future[np.ndarray]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="harassflag-batcher", daemon=True)
+        self._thread.start()
+
+    def submit(self, model: Any, texts: list[str]) -> np.ndarray:
+        """Score `texts` with `model` (blocks the calling worker thread, not the event loop)."""
+        fut: Future[np.ndarray] = Future()
+        self._queue.put((model, texts, fut))
+        return fut.result()
+
+    def close(self) -> None:
+        """Stop the worker after the queued work."""
+        self._queue.put(None)
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            size = len(item[1])
+            while size < self.max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)
+                    break
+                batch.append(nxt)
+                size += len(nxt[1])
+            # Requests that started on different models (a reload in between) are scored apart.
+            by_model: dict[int, list[tuple[Any, list[str], Future[np.ndarray]]]] = {}
+            for entry in batch:
+                by_model.setdefault(id(entry[0]), []).append(entry)
+            for group in by_model.values():
+                self._score_group(group)
+
+    def _score_group(self, group: list[tuple[Any, list[str], Future[np.ndarray]]]) -> None:
+        model = group[0][0]
+        texts = [t for _, ts, _ in group for t in ts]
+        try:
+            matrix = np.asarray(model.score_matrix(texts), dtype=np.float64)
+        except BaseException as exc:  # noqa: BLE001 - hand the failure to every waiting request
+            for _, _, fut in group:
+                fut.set_exception(exc)
+            return
+        self.metrics.batch_size.observe(len(texts))
+        start = 0
+        for _, ts, fut in group:
+            fut.set_result(matrix[start : start + len(ts)])
+            start += len(ts)
+
+
+class ModelHolder:
+    """Owns the served model, its verified reload and the scoring call."""
+
+    def __init__(self, path: Path | None, metrics: ServiceMetrics, *, micro_batch: int = 0) -> None:
+        self.path = path
+        self.metrics = metrics
+        self._reload_lock = threading.Lock()
+        self.model: Any = None
+        self.loaded_at: float = 0.0
+        self.batcher = MicroBatcher(micro_batch, metrics) if micro_batch > 1 else None
+        self.direct_from = micro_batch  # requests this big skip the batcher
+
+    def load_verified(self) -> Any:
+        """Load the artifact at `path`, verify its hash (by `load_model`) and that it scores."""
+        from ..artifact import load_model
+
+        model = load_model(self.path)
+        matrix = np.asarray(model.score_matrix(list(SMOKE_TEXTS)), dtype=np.float64)
+        if matrix.shape[0] != len(SMOKE_TEXTS) or not np.isfinite(matrix).all():
+            raise ModelError("the loaded model does not produce finite scores")
+        return model
+
+    def start(self) -> Any:
+        """First load at start-up (errors propagate: the server refuses to start)."""
+        self._install(self.load_verified())
+        return self.model
+
+    def reload(self) -> tuple[Any, Any]:
+        """Verify the artifact on disk and swap it in; on failure the old model keeps serving."""
+        if not self._reload_lock.acquire(blocking=False):
+            raise ProblemError("reload-in-progress", "another reload is running; try again shortly")
+        try:
+            old = self.model
+            try:
+                new = self.load_verified()
+            except ModelError as exc:
+                self.metrics.reloads.labels(result="failed").inc()
+                log.warning("model reload failed (%s); still serving sha256=%s", type(exc).__name__,
+                            getattr(old, "sha256", None))
+                raise ProblemError("model-reload-failed", str(exc)) from exc
+            self._install(new)
+            self.metrics.reloads.labels(result="ok").inc()
+            log.info("model reloaded: sha256 %s -> %s", getattr(old, "sha256", None), new.sha256)
+            return old, new
+        finally:
+            self._reload_lock.release()
+
+    def _install(self, model: Any) -> None:
+        self.model = model  # the swap: a single reference store
+        self.loaded_at = time.time()
+        summary = model_summary(model)
+        self.metrics.set_model(summary["name"], summary["version"], summary["sha256"])
+
+    def score(self, model: Any, texts: list[str]) -> Decisions:
+        """Scores and decisions of `texts` under `model` (micro-batched when small)."""
+        if not texts:
+            heads = model_heads(model)
+            empty = np.zeros((0, len(heads)))
+            return decide(model, empty)
+        if self.batcher is not None and len(texts) < self.direct_from:
+            matrix = self.batcher.submit(model, texts)
+        else:
+            matrix = np.asarray(model.score_matrix(texts), dtype=np.float64)
+            self.metrics.batch_size.observe(len(texts))
+        return decide(model, matrix)
+
+    def close(self) -> None:
+        """Stop background threads."""
+        if self.batcher is not None:
+            self.batcher.close()

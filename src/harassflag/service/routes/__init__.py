@@ -1,0 +1,1 @@
+"""One router per API flavour: native score, OpenAI-compatible, Perspective-compatible, admin, health."""
