@@ -16,11 +16,14 @@ import warnings
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import joblib
 
 from .errors import ModelError, ModelIntegrityError, ModelVersionError
-from .model import Model
+
+if TYPE_CHECKING:
+    from .model import Model
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.joblib"
@@ -69,14 +72,17 @@ def save_model(model: Model, directory: str | Path) -> Path:
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
     try:
-        joblib.dump({"format": FORMAT_VERSION, "pipeline": model.pipeline, "weights": model.weights},
-                    tmp / MODEL_FILE, compress=3)
+        from .features import FEATURE_VERSION
+
+        joblib.dump({"format": FORMAT_VERSION, "feature_version": FEATURE_VERSION,
+                     "pipeline": model.pipeline, "weights": model.weights}, tmp / MODEL_FILE, compress=3)
         digest = sha256_file(tmp / MODEL_FILE)
         created = datetime.now(timezone.utc).replace(microsecond=0)
         manifest = dict(model.manifest)
         manifest.update(
             {
                 "format_version": FORMAT_VERSION,
+                "feature_version": FEATURE_VERSION,
                 "name": directory.name,
                 "model_version": f"{created:%Y%m%d%H%M%S}-{digest[:8]}",
                 "created": created.isoformat(),
@@ -145,6 +151,14 @@ def load_model(path: str | Path | None = None, *, allow_version_mismatch: bool =
         raise ModelIntegrityError(
             f"{artifact}: SHA-256 {actual} does not match the manifest ({expected}); refusing to load it "
             "(a pickle runs code when loaded)"
+        )
+    from .features import FEATURE_VERSION
+    from .model import Model
+
+    if manifest.get("feature_version") != FEATURE_VERSION:
+        raise ModelVersionError(
+            f"{directory} was saved with feature format {manifest.get('feature_version')}, this harassflag "
+            f"uses {FEATURE_VERSION}: retrain it with `harassflag train`"
         )
     saved = manifest.get("versions", {}).get("scikit-learn")
     here = _version("scikit-learn")

@@ -13,6 +13,17 @@ import click
 
 from .errors import HarassflagError
 
+SHORT_HELP: dict[str, str] = {
+    "train": "Train a model (default: public datasets + seed set).",
+    "evaluate": "Evaluate a model: metrics, functional suite, peer.",
+    "score": "Score messages and explain them.",
+    "info": "Show a model's manifest.",
+    "data": "List, fetch and verify the public datasets.",
+    "serve": "Run the scoring service (HTTP).",
+    "batch": "Score exported chats (Slack, Discord, Telegram, ...).",
+    "review": "Moderator review queue: purge, export, stats.",
+}
+
 COMMANDS: dict[str, str] = {
     "train": "harassflag.commands:train",
     "evaluate": "harassflag.commands:evaluate",
@@ -30,6 +41,11 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # short help without importing every sub-command (the service and Spark are heavy)
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)])
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)

@@ -24,6 +24,9 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from .lexicon import LEXICON_CLASSES, TOKEN_CLASSES
 from .text import URL_TOKEN, USER_TOKEN, TokenizedText
 
+FEATURE_VERSION = 5
+"""Bumped whenever the fitted state's layout changes: older artifacts are refused, not misread."""
+
 SECOND_PERSON = frozenset(
     "you u ur your you're youre yours yourself yourselves ya yall y'all thee thou ye".split()
     + [USER_TOKEN]
@@ -34,9 +37,18 @@ NEGATION = frozenset(
     "can't cant didn't didnt doesn't doesnt shouldn't".split()
 )
 THIRD_PERSON = frozenset("he she they him her them his hers their he's she's they're theyre hes shes".split())
-CONTEXTS = ("you", "me", "not", "them")
-CONTEXT_WORDS = (SECOND_PERSON, FIRST_PERSON, NEGATION, THIRD_PERSON)
+QUOTES = frozenset('" “ ” « » „ ‟ ＂'.split())
+MARKERS = ("you", "me", "not", "them", "quote")
+MARKER_WORDS = (SECOND_PERSON, FIRST_PERSON, NEGATION, THIRD_PERSON, QUOTES)
+CONTEXTS = ("you", "you_not", "me", "not", "them", "quoted")
+"""Target contexts of a token: near a second-person form or @mention (and not negated), the same
+but negated ("you are not an idiot", "I'd never hurt you"), near a first-person form, after a
+negation, after a third-person form (reporting: "he called me...")."""
+AFTER = 2
+"""Tokens after a word that still count as its target ("nobody wants you", "hurt you")."""
 GLOBALS = ("addresses", "mentions_user", "first_person", "has_url", "question", "exclaim")
+SPECIAL_TOKENS = (USER_TOKEN, URL_TOKEN, "?", "!")
+"""Tokens behind the global flags mentions_user, has_url, question, exclaim."""
 PLACEHOLDERS = frozenset({URL_TOKEN, USER_TOKEN})
 
 
@@ -50,14 +62,40 @@ def _char_ngrams(token: str, lo: int, hi: int) -> list[str]:
     return grams
 
 
-def _window_hits(flags: np.ndarray, doc_starts: np.ndarray, window: int) -> np.ndarray:
-    """For each token: is any flagged token among the `window` tokens before it in its message."""
+def _window_hits(flags: np.ndarray, doc_starts: np.ndarray, doc_ends: np.ndarray, before: int,
+                 after: int = 0) -> np.ndarray:
+    """For each token: is a flagged token among the `before` tokens before it or `after` after it."""
     if flags.size == 0:
         return flags.astype(bool)
     csum = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
     idx = np.arange(flags.size)
-    lo = np.maximum(idx - window, doc_starts)
-    return (csum[idx] - csum[lo]) > 0
+    lo = np.maximum(idx - before, doc_starts)
+    hit = (csum[idx] - csum[lo]) > 0
+    if after:
+        hi = np.minimum(idx + 1 + after, doc_ends)
+        hit |= (csum[hi] - csum[idx + 1]) > 0
+    return hit
+
+
+def context_hits(markers: list[np.ndarray], doc_starts: np.ndarray, doc_ends: np.ndarray,
+                 window: int) -> list[np.ndarray]:
+    """Per token, one boolean array per entry of CONTEXTS, from per-token marker flags (MARKERS)."""
+    you, me, neg, them, quote = markers
+    near_you = _window_hits(you, doc_starts, doc_ends, window, AFTER)
+    negated = _window_hits(neg, doc_starts, doc_ends, window)
+    # inside quotes: an odd number of quotation marks before the token in its message
+    csum = np.concatenate([[0], np.cumsum(quote, dtype=np.int64)])
+    idx = np.arange(quote.size)
+    quoted = ((csum[idx] - csum[doc_starts]) % 2 == 1) & ~quote
+    return [near_you & ~negated & ~quoted, near_you & negated,
+            _window_hits(me, doc_starts, doc_ends, window, AFTER), negated,
+            _window_hits(them, doc_starts, doc_ends, window), quoted]
+
+
+def _doc_bounds(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per token: the start and end (exclusive) positions of its message in the flat token list."""
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    return np.repeat(starts, lengths), np.repeat(starts + lengths, lengths)
 
 
 class TokenFeaturizer(TransformerMixin, BaseEstimator):
@@ -66,6 +104,8 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
     def __init__(
         self,
         char_ngram_range: tuple[int, int] = (3, 5),
+        family_norm: bool = True,
+        family_weights: tuple[float, ...] = (1.0, 1.0, 0.5, 0.5, 0.5, 0.5),
         min_df: int = 2,
         max_static_features: int = 250_000,
         max_pair_features: int = 80_000,
@@ -73,6 +113,8 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         sublinear_tf: bool = True,
     ) -> None:
         self.char_ngram_range = char_ngram_range
+        self.family_norm = family_norm
+        self.family_weights = family_weights
         self.min_df = min_df
         self.max_static_features = max_static_features
         self.max_pair_features = max_pair_features
@@ -105,7 +147,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         flat, lengths = self._flatten(X)
         n_docs = len(lengths)
         doc_of = np.repeat(np.arange(n_docs), lengths)
-        doc_starts_tok = np.repeat(np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        doc_starts_tok, doc_ends_tok = _doc_bounds(lengths)
 
         types: dict[str, int] = {}
         tids = np.fromiter((types.setdefault(t, len(types)) for t in flat), dtype=np.int64, count=len(flat))
@@ -141,7 +183,9 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         pair_docs = doc_of[:-1][same_doc_next[:-1]]
         pair_u, pair_df = self._doc_freq(pair_keys, pair_docs)
 
-        ctx_rows = self._context_flags(type_list, tids, doc_starts_tok)
+        ctx_rows = context_hits(
+            [np.array([t in words for t in type_list], dtype=bool)[tids] for words in MARKER_WORDS],
+            doc_starts_tok, doc_ends_tok, self.context_window)
         ctx_keys_all, ctx_docs_all = [], []
         for k, hits in enumerate(ctx_rows):
             ctx_keys_all.append(tids[hits] * len(CONTEXTS) + k)
@@ -188,6 +232,9 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
              np.array(lex_names, dtype=object), np.array(["g " + g for g in GLOBALS], dtype=object)]
         )
         self._build_type_flags()
+        names = self.feature_names_
+        fam = {"w": 0, "c": 1, "p": 2, "L": 4, "g": 5}
+        self.family_ = np.array([fam.get(n.split(" ", 1)[0], 4 if " L " in n else 3) for n in names], dtype=np.int64)
         # IDF from the transformed training counts (exact document frequencies)
         self.idf_ = np.ones(self.n_features_, dtype=np.float32)
         counts = self._counts(X)
@@ -212,17 +259,37 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         return np.unique(combined // n_docs, return_counts=True)
 
     def _build_type_flags(self) -> None:
-        self.type_ctx_ = np.zeros((self.n_types_, len(CONTEXTS)), dtype=bool)
-        for tok, i in self.type_index_.items():
-            for k, words in enumerate(CONTEXT_WORDS):
-                self.type_ctx_[i, k] = tok in words
+        self.type_marker_ = np.zeros((self.n_types_, len(MARKERS)), dtype=bool)
+        self.type_special_ = np.zeros((self.n_types_, len(SPECIAL_TOKENS)), dtype=bool)
+        lex_ptr = [0]
+        lex_cls: list[int] = []
+        for tok, i in self.type_index_.items():  # dict order == type id order
+            for k, words in enumerate(MARKER_WORDS):
+                self.type_marker_[i, k] = tok in words
+            for k, special in enumerate(SPECIAL_TOKENS):
+                self.type_special_[i, k] = tok == special
+            lex_cls.extend(TOKEN_CLASSES.get(tok, ()))
+            lex_ptr.append(len(lex_cls))
+        self.type_lex_ptr_ = np.asarray(lex_ptr, dtype=np.int64)
+        self.type_lex_cls_ = np.asarray(lex_cls, dtype=np.int64)
 
-    def _context_flags(self, type_list, tids, doc_starts_tok) -> list[np.ndarray]:
-        w = self.context_window
-        return [
-            _window_hits(np.array([t in words for t in type_list], dtype=bool)[tids], doc_starts_tok, w)
-            for words in CONTEXT_WORDS
-        ]
+    def _lexicon_hits(self, flat: list[str], tids: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(token position, lexicon class) pairs of a flat token list."""
+        safe = np.where(known, tids, 0)
+        counts = np.where(known, self.type_lex_ptr_[safe + 1] - self.type_lex_ptr_[safe], 0)
+        pos = np.repeat(np.arange(len(tids)), counts)
+        starts = np.repeat(self.type_lex_ptr_[safe], counts)
+        within = np.arange(pos.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        cls = self.type_lex_cls_[starts + within] if pos.size else np.zeros(0, np.int64)
+        extra_p, extra_c = [], []
+        for p in np.flatnonzero(~known):
+            for c in TOKEN_CLASSES.get(flat[p], ()):
+                extra_p.append(p)
+                extra_c.append(c)
+        if extra_p:
+            pos = np.concatenate([pos, np.asarray(extra_p, dtype=np.int64)])
+            cls = np.concatenate([cls, np.asarray(extra_c, dtype=np.int64)])
+        return pos, cls
 
     # -- transform ------------------------------------------------------------------------------
     def _oov_static(self, token: str) -> list[int]:
@@ -242,7 +309,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         n_docs = len(lengths)
         doc_of = np.repeat(np.arange(n_docs), lengths)
         get = self.type_index_.get
-        tids = np.fromiter((get(t, -1) for t in flat), dtype=np.int64, count=len(flat))
+        tids = np.array([get(t, -1) for t in flat], dtype=np.int64)
         known = tids >= 0
 
         # static features of known types: (doc x type) @ (type x static)
@@ -275,29 +342,20 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
             rows_extra.append(doc_of[:-1][ok][hit])
             cols_extra.append(self.pair_ids_[pos[hit]])
         # target contexts
-        doc_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-        doc_starts_tok = np.repeat(doc_starts, lengths)
+        doc_starts_tok, doc_ends_tok = _doc_bounds(lengths)
         safe = np.where(known, tids, 0)
-        flags = [self.type_ctx_[safe, k] & known for k in range(len(CONTEXTS))]
-        all_hits = [_window_hits(fl, doc_starts_tok, self.context_window) for fl in flags]
+        flags = [self.type_marker_[safe, k] & known for k in range(len(MARKERS))]
+        all_hits = context_hits(flags, doc_starts_tok, doc_ends_tok, self.context_window)
         for k, hits_any in enumerate(all_hits):
             hits = hits_any & known
             fid = self.ctx_table_[safe[hits], k]
             good = fid >= 0
             rows_extra.append(doc_of[hits][good])
             cols_extra.append(fid[good])
-        # lexicon classes, alone and in each target context
-        lex_pos, lex_cls = [], []
-        classes = TOKEN_CLASSES
-        for pos, tok in enumerate(flat):
-            cls = classes.get(tok)
-            if cls is not None:
-                for c in cls:
-                    lex_pos.append(pos)
-                    lex_cls.append(c)
-        if lex_pos:
-            lp = np.asarray(lex_pos, dtype=np.int64)
-            lc = np.asarray(lex_cls, dtype=np.int64)
+        # lexicon classes, alone and in each target context: per known type from a table,
+        # per unknown token (rare) by lookup
+        lp, lc = self._lexicon_hits(flat, tids, known)
+        if lp.size:
             n_cls = len(LEXICON_CLASSES)
             rows_extra.append(doc_of[lp])
             cols_extra.append(self.lexicon_offset_ + lc)
@@ -309,16 +367,10 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         if n_docs:
             any_you = np.bincount(doc_of, weights=flags[0], minlength=n_docs) > 0
             any_me = np.bincount(doc_of, weights=flags[1], minlength=n_docs) > 0
-            is_user = np.fromiter((t == USER_TOKEN for t in flat), dtype=bool, count=len(flat))
-            is_url = np.fromiter((t == URL_TOKEN for t in flat), dtype=bool, count=len(flat))
-            is_q = np.fromiter((t == "?" for t in flat), dtype=bool, count=len(flat))
-            is_x = np.fromiter((t == "!" for t in flat), dtype=bool, count=len(flat))
-            for g, col in enumerate(
-                [any_you, np.bincount(doc_of, weights=is_user, minlength=n_docs) > 0, any_me,
-                 np.bincount(doc_of, weights=is_url, minlength=n_docs) > 0,
-                 np.bincount(doc_of, weights=is_q, minlength=n_docs) > 0,
-                 np.bincount(doc_of, weights=is_x, minlength=n_docs) > 0]
-            ):
+            special = self.type_special_[safe] & known[:, None]
+            cols = [any_you] + [np.bincount(doc_of, weights=special[:, j], minlength=n_docs) > 0
+                                for j in range(special.shape[1])]
+            for g, col in enumerate([cols[0], cols[1], any_me, cols[2], cols[3], cols[4]]):
                 d = np.flatnonzero(col)
                 rows_extra.append(d)
                 cols_extra.append(np.full(d.size, self.global_offset_ + g, dtype=np.int64))
@@ -348,6 +400,13 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
             X.data += 1.0
         X.data *= self.idf_[X.indices]
         lens = np.diff(X.indptr)
+        if self.family_norm:
+            nf = 6
+            rows = np.repeat(np.arange(X.shape[0]), lens)
+            key = rows * nf + self.family_[X.indices]
+            sqf = np.bincount(key, weights=X.data.astype(np.float64) ** 2, minlength=X.shape[0] * nf)
+            X.data /= np.sqrt(np.maximum(sqf[key], 1e-12)).astype(np.float32)
+            X.data *= np.asarray(self.family_weights, dtype=np.float32)[self.family_[X.indices]]
         sq = np.bincount(np.repeat(np.arange(X.shape[0]), lens), weights=X.data.astype(np.float64) ** 2,
                          minlength=X.shape[0])
         norms = np.zeros(X.shape[0], dtype=np.float32)
@@ -361,12 +420,14 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         get = self.type_index_.get
         tids = [get(t, -1) for t in tokens]
         out: list[list[int]] = []
-        flags = [[t >= 0 and bool(self.type_ctx_[t, k]) for t in tids] for k in range(len(CONTEXTS))]
-        w = self.context_window
+        tid_arr = np.asarray(tids, dtype=np.int64)
+        safe = np.where(tid_arr >= 0, tid_arr, 0)
+        n = len(tokens)
+        flags = [self.type_marker_[safe, k] & (tid_arr >= 0) for k in range(len(MARKERS))]
+        hits = context_hits(flags, np.zeros(n, np.int64), np.full(n, n, np.int64), self.context_window)
         n_cls = len(LEXICON_CLASSES)
         for i, (tok, tid) in enumerate(zip(tokens, tids)):
-            lo = max(0, i - w)
-            in_ctx = [any(fl[lo:i]) for fl in flags]
+            in_ctx = [bool(h[i]) for h in hits]
             lex = [self.lexicon_offset_ + c for c in TOKEN_CLASSES.get(tok, ())]
             lex += [self.lexicon_offset_ + n_cls * (1 + k) + c
                     for c in TOKEN_CLASSES.get(tok, ()) for k in range(len(CONTEXTS)) if in_ctx[k]]

@@ -55,8 +55,16 @@ class LabelledSet:
             labels={h: a[index] for h, a in self.labels.items()},
             groups=[self.groups[i] for i in index] if self.groups is not None else None,
             weights=self.weights[index] if self.weights is not None else None,
-            meta=dict(self.meta),
+            meta=self._subset_meta(index),
         )
+
+    def _subset_meta(self, index: np.ndarray) -> dict:
+        meta = dict(self.meta)
+        if "row_sources" in meta:  # per-row metadata follows the rows
+            meta["row_sources"] = [meta["row_sources"][i] for i in index]
+        if "head_weights" in meta:
+            meta["head_weights"] = {h: np.asarray(a)[index] for h, a in meta["head_weights"].items()}
+        return meta
 
     def heads_present(self) -> list[str]:
         """Heads with at least one known label."""
@@ -77,5 +85,14 @@ def concat_sets(sets: list[LabelledSet], name: str) -> LabelledSet:
     row_sources: list[str] = []
     for s in sets:
         row_sources.extend([s.name] * len(s))
-    meta = {"row_sources": row_sources, "sources": [dict(s.meta, name=s.name, rows=len(s)) for s in sets]}
+    head_weights = {
+        h: np.concatenate([np.full(len(s), float(s.meta.get("head_weight", {}).get(h, 1.0))) for s in sets])
+        if sets else np.zeros(0)
+        for h in HEADS
+    }
+    # what each part was (for the manifest); per-row lists stay out
+    sources = [{k: v for k, v in dict(s.meta, name=s.name, rows=len(s)).items()
+                if not (isinstance(v, (list, np.ndarray)) and len(v) == len(s) and k != "files")}
+               for s in sets]
+    meta = {"row_sources": row_sources, "sources": sources, "head_weights": head_weights}
     return LabelledSet(name=name, texts=texts, labels=labels, groups=groups, weights=weights, meta=meta)

@@ -51,8 +51,8 @@ _CLASSES: dict[str, str] = {
         go all y'all yall gang squad army followers ratio brigade dogpile
         """,
     "affection": """
-        love loves lovely lol lmao haha hahaha jk kidding bro buddy mate bestie dude fam sis bff
-        ❤ ❤️ 😂 🤣 😭 💕 😘 <3 miss proud thanks thank congrats congratulations hug hugs cute sweet
+        love loves lovely jk kidding bro buddy mate bestie fam sis bff
+        ❤ ❤️ 💕 😘 🥰 <3 miss proud thanks thank congrats congratulations hug hugs cute sweet
         friend friends legend king queen goat
         """,
     "reporting": """

@@ -17,8 +17,11 @@ from .heads import DEFAULT_FLAG_HEADS, HEADS
 from .text import TextNormalizer, normalize_text, token_strings
 
 WINDOW_TOKENS = 64
-"""Messages longer than this are scored as overlapping windows; each head takes the maximum."""
-WINDOW_STRIDE = 32
+"""Messages longer than this are scored in segments (sentences, or windows of long sentences); each
+head takes the maximum, so one insult is not outvoted by a long harmless text."""
+SEGMENT_TOKENS = 24
+SEGMENT_STRIDE = 12
+SENTENCE_ENDS = frozenset({".", "!", "?", "…", "..."})
 MAX_SCORED_CHARS = 1_000_000
 """Characters of one message that are read at most (bounded work for pathological input)."""
 
@@ -72,14 +75,32 @@ def _check_texts(texts: str | Sequence[str]) -> list[str]:
     return out
 
 
-def windows(tokens: list[str]) -> list[list[str]]:
-    """Split a long token list into overlapping windows (bounded work, no dilution)."""
-    if len(tokens) <= WINDOW_TOKENS:
-        return [tokens]
-    out = []
-    for start in range(0, len(tokens) - WINDOW_STRIDE, WINDOW_STRIDE):
-        out.append(tokens[start : start + WINDOW_TOKENS])
+def segments(tokens: list[str]) -> list[tuple[int, int]]:
+    """(start, end) token ranges a message is scored in: itself, or its sentences when it is long."""
+    n = len(tokens)
+    if n <= WINDOW_TOKENS:
+        return [(0, n)]
+    out: list[tuple[int, int]] = []
+    start = 0
+    for i, tok in enumerate(tokens):
+        if tok in SENTENCE_ENDS or i == n - 1:
+            end = i + 1
+            if end - start <= SEGMENT_TOKENS:
+                out.append((start, end))
+            else:
+                last = start
+                for s in range(start, end - SEGMENT_STRIDE, SEGMENT_STRIDE):
+                    out.append((s, min(s + SEGMENT_TOKENS, end)))
+                    last = s
+                if out[-1][1] < end:
+                    out.append((last + SEGMENT_STRIDE, end))
+            start = end
     return out
+
+
+def windows(tokens: list[str]) -> list[list[str]]:
+    """The token lists of a message's segments."""
+    return [tokens[a:b] for a, b in segments(tokens)]
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -211,8 +232,9 @@ class Model:
         tokens = [t.text for t in tokenized.tokens]
         if not tokens:
             return []
-        ws = windows(tokens)
-        starts = [0] if len(ws) == 1 else list(range(0, len(tokens) - WINDOW_STRIDE, WINDOW_STRIDE))
+        segs = segments(tokens)
+        ws = [tokens[a:b] for a, b in segs]
+        starts = [a for a, _ in segs]
         if len(ws) > 1:
             z = self.decision_rows(ws)[:, h]
             best = int(np.argmax(z))

@@ -61,9 +61,13 @@ LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t"
 
 _SPECIAL_RE = re.compile(
     r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
-    r"|[^\x00-\x7f]+"
+    # a letter followed by a combining mark belongs to the non-ASCII run, so NFKC can compose it
+    r"|(?:[A-Za-z](?=[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]))?[^\x00-\x7f]+"
     r"|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+"
 )
+# one visible character with the marks and selectors that belong to it
+_CLUSTER_RE = re.compile(r".[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe00-\ufe0f\ufe20-\ufe2f]*",
+                         re.DOTALL)
 _NEEDS_CLEANING_RE = re.compile(r"[^\x09\x0a\x0d\x20-\x7e]|&")
 
 # Token pattern. It follows nltk's TweetTokenizer (nltk.tokenize.casual): URLs, @handles, #hashtags,
@@ -124,7 +128,7 @@ class OffsetMap:
         return o_start, max(o_end, o_start)
 
 
-def _clean_segment(segment: str) -> str:
+def _clean_segment(segment: str, fold_homoglyphs: bool = True) -> str:
     if segment[0] == "&":
         segment = html.unescape(segment)
     elif segment[0] < " " or segment[0] == "\x7f":
@@ -136,31 +140,70 @@ def _clean_segment(segment: str) -> str:
         if cat in ("Cf", "Cs", "Cc") and ch not in "\t\n\r":
             continue  # zero-width joiners, bidi marks, lone surrogates, controls
         out.append(ch)
-    return "".join(out).translate(HOMOGLYPHS)
+    cleaned = "".join(out)
+    return cleaned.translate(HOMOGLYPHS) if fold_homoglyphs else cleaned
+
+
+def _is_ascii_letter(ch: str) -> bool:
+    return ("a" <= ch <= "z") or ("A" <= ch <= "Z")
 
 
 def clean_text(text: str) -> tuple[str, OffsetMap | None]:
-    """NFKC, strip invisible/control characters, decode entities, fold homoglyphs; keep offsets."""
+    """NFKC, strip invisible/control characters, decode entities, fold homoglyphs; keep offsets.
+
+    Homoglyphs are folded only inside words that also have Latin letters (a spoofed "іdiot"),
+    so text really written in Cyrillic or Greek is left alone. Offsets are kept per character.
+    """
     if not _NEEDS_CLEANING_RE.search(text):
         return text, None
     pieces: list[str] = []
     offsets = OffsetMap()
     pos = 0
     clean_len = 0
-    for m in _SPECIAL_RE.finditer(text):
-        if m.start() > pos:
-            pieces.append(text[pos : m.start()])
-            offsets.add(clean_len, pos, m.start() - pos, False)
-            clean_len += m.start() - pos
-        repl = _clean_segment(m.group())
+
+    def keep(start: int, end: int) -> None:
+        nonlocal clean_len
+        pieces.append(text[start:end])
+        offsets.add(clean_len, start, end - start, False)
+        clean_len += end - start
+
+    def replace(start: int, end: int, repl: str) -> None:
+        nonlocal clean_len
         if repl:
             pieces.append(repl)
-            offsets.add(clean_len, m.start(), m.end() - m.start(), repl != m.group())
+            offsets.add(clean_len, start, end - start, True)
             clean_len += len(repl)
+
+    for m in _SPECIAL_RE.finditer(text):
+        if m.start() > pos:
+            keep(pos, m.start())
+        seg = m.group()
+        mixed = (m.start() > 0 and _is_ascii_letter(text[m.start() - 1])) or (
+            m.end() < len(text) and _is_ascii_letter(text[m.end()])) or _is_ascii_letter(seg[0])
+        repl = _clean_segment(seg, fold_homoglyphs=mixed)
+        if repl == seg:
+            keep(m.start(), m.end())
+        elif seg[0] == "&" or seg[0] < " " or seg[0] == "\x7f" or len(seg) == 1:
+            replace(m.start(), m.end(), repl)
+        else:
+            # clean character by character so each token keeps its own original span
+            run_start = None
+            for c in _CLUSTER_RE.finditer(seg):
+                c_start, c_end = m.start() + c.start(), m.start() + c.end()
+                cleaned = _clean_segment(c.group(), fold_homoglyphs=mixed)
+                if cleaned == c.group():
+                    if run_start is None:
+                        run_start = c_start
+                    continue
+                if run_start is not None:
+                    keep(run_start, c_start)
+                    run_start = None
+                replace(c_start, c_end, cleaned)
+            if run_start is not None:
+                keep(run_start, m.end())
         pos = m.end()
     if pos < len(text):
-        pieces.append(text[pos:])
-        offsets.add(clean_len, pos, len(text) - pos, False)
+        keep(pos, len(text))
     if not offsets.clean_starts:
         offsets.add(0, 0, len(text), True)
     return "".join(pieces), offsets
@@ -233,18 +276,58 @@ def _spaced_runs(clean: str) -> list[tuple[int, int, str]]:
     runs = []
     for m in SPACED_RE.finditer(clean):
         joined = _fold_elongation(re.sub(r"[^A-Za-z]", "", m.group()).lower())
-        if len(joined) >= 4 or joined in LEXICON:
+        if joined not in LEXICON and joined[0] in "ai" and _fold_elongation(joined[1:]) in LEXICON:
+            # "a f u c k i n g idiot": the article stays a word of its own
+            runs.append((m.start() + 2, m.end(), _fold_elongation(joined[1:])))
+        elif len(joined) >= 4 or joined in LEXICON:
             runs.append((m.start(), m.end(), joined))
     return runs
 
 
+class ChunkCache(dict):
+    """A bounded cache of whitespace-separated chunk -> its normalised tokens.
+
+    No token pattern crosses whitespace, so tokenising chunk by chunk equals tokenising the whole
+    text; chat chunks ("you", "lol", "idiot!!") repeat so much that most are a dictionary hit.
+    """
+
+    limit = 500_000
+
+    def __missing__(self, chunk: str) -> tuple[str, ...]:
+        if len(self) >= self.limit:
+            self.clear()
+        cache = _CACHE
+        value = tuple([cache[raw] for raw in TOKEN_RE.findall(chunk)])
+        self[chunk] = value
+        return value
+
+
+_CHUNKS = ChunkCache()
+
+
+def _clean_tokens(clean: str) -> list[str]:
+    """Normalised tokens of cleaned text, without spans (the fast path)."""
+    cache = _CACHE
+    if SPACED_RE.search(clean) is None:
+        out: list[str] = []
+        extend = out.extend
+        chunks = _CHUNKS
+        for chunk in clean.split():
+            extend(chunks[chunk])
+        return out
+    out: list[str] = []
+    pos = 0
+    for start, end, joined in _spaced_runs(clean):
+        out.extend([cache[raw] for raw in TOKEN_RE.findall(clean, pos, start)])
+        out.append(joined)
+        pos = end
+    out.extend([cache[raw] for raw in TOKEN_RE.findall(clean, pos)])
+    return out
+
+
 def token_strings(text: str) -> list[str]:
     """The normalised tokens of a message (the fast path used for scoring)."""
-    clean, _ = clean_text(text)
-    if SPACED_RE.search(clean) is None:
-        cache = _CACHE
-        return [cache[raw] for raw in TOKEN_RE.findall(clean)]
-    return [t.text for t in tokenize_clean(clean)]
+    return _clean_tokens(clean_text(text)[0])
 
 
 def tokenize_clean(clean: str) -> list[Token]:

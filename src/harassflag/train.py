@@ -100,18 +100,26 @@ def fit_model(
     X_va = featurizer.transform(va_tokens)
     say(f"features: {featurizer.n_features_} ({time.perf_counter() - t0:.1f}s)")
     weights_all = train.weights if train.weights is not None else np.ones(len(train))
+    head_weights = train.meta.get("head_weights", {})
 
     jobs = []
     for head in HEADS:
-        rows = np.flatnonzero(train.labels[head] != MISSING)
+        hw = head_weights.get(head)
+        if hw is None:
+            hw = np.ones(len(train))
+        rows = np.flatnonzero((train.labels[head] != MISSING) & (hw > 0))
         y = train.labels[head][rows]
         if rows.size == 0 or y.min() == y.max():
             continue
         for c in opts.c_grid:
             jobs.append((head, c, rows))
     say(f"fitting {len(jobs)} logistic regressions ({len(opts.c_grid)} values of C per head)")
+    def row_weights(head: str, rows: np.ndarray) -> np.ndarray:
+        hw = head_weights.get(head)
+        return weights_all[rows] * (hw[rows] if hw is not None else 1.0)
+
     fitted = Parallel(n_jobs=opts.n_jobs, prefer="threads")(
-        delayed(_fit_one)(X_tr[rows], train.labels[head][rows], weights_all[rows], c, opts)
+        delayed(_fit_one)(X_tr[rows], train.labels[head][rows], row_weights(head, rows), c, opts)
         for head, c, rows in jobs
     )
 
@@ -172,7 +180,8 @@ def fit_model(
         "training": {
             "train_rows": len(train),
             "val_rows": len(val),
-            "rows_per_head": {h: int((train.labels[h] != MISSING).sum()) for h in HEADS},
+            "rows_per_head": {h: int(((train.labels[h] != MISSING)
+                                      & (head_weights.get(h, np.ones(len(train))) > 0)).sum()) for h in HEADS},
             "seconds": round(time.perf_counter() - t0, 2),
         },
         "metrics": {"val": metrics},

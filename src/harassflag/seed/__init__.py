@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 from pathlib import Path
 
@@ -73,6 +75,11 @@ def load_seed(split: str | None = None, path: Path | None = None) -> LabelledSet
         labels=labels,
         groups=[r["template"] for r in rows],
         meta={
+            "dataset": "seed",
+            "split": split or "all",
+            "files": [{"path": f"harassflag/seed/{(path or SEED_PATH).name}",
+                       "sha256": hashlib.sha256((path or SEED_PATH).read_bytes()).hexdigest(),
+                       "rows": len(rows)}],
             "ids": [r["id"] for r in rows],
             "categories": [r["category"] for r in rows],
             "splits": [r["split"] for r in rows],

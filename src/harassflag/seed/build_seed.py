@@ -29,8 +29,10 @@ DATASHEET_FILE = "DATASHEET.md"
 COUNTS_START = "<!-- counts:start (written by build_seed, do not edit) -->"
 COUNTS_END = "<!-- counts:end -->"
 
-ROWS_PER_CATEGORY = {1: 130, 0: 100}
-"""Target rows per category by harassment label: 10 harassment and 13 negative categories."""
+ROWS_PER_CATEGORY = {1: 270, 0: 200}
+"""Target rows per category by harassment label: 10 harassment and 13 negative categories.
+With 32 templates per category this gives 8 fillings per harassment template and 6 per negative
+one (v2, 2026-11): many templates, few fillings each, so templates and not fillings dominate."""
 
 SPLIT_SHARE = {"val": 0.15, "test": 0.15}
 SPLITS = ("train", "val", "test")

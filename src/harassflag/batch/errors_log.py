@@ -1,0 +1,91 @@
+"""Bad-input accounting: count, show the first few, keep all in a sidecar JSONL file."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import TextIO
+
+from ..errors import BadInputError
+
+
+class StrictInputError(BadInputError):
+    """A bad input row was met under --strict."""
+
+
+class InputFileError(BadInputError):
+    """An input file cannot be read at all (unknown format, missing text column, ...)."""
+
+
+class ErrorLog:
+    """Counts bad rows and skipped messages; writes every bad row to `<out>.errors.jsonl`."""
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        strict: bool = False,
+        show_first: int = 10,
+        stream: TextIO | None = None,
+        replay: int = 0,
+        truncate_to: int | None = None,
+    ) -> None:
+        self.path = path
+        self.strict = strict
+        self.show_first = show_first
+        self.stream = stream if stream is not None else sys.stderr
+        self.count = 0
+        self.skipped: Counter[str] = Counter()
+        """Messages skipped on purpose (system/service messages, empty text), by reason."""
+        self._replay = replay
+        """Errors already written by an interrupted run: counted again, not rewritten."""
+        self._file = None
+        if path is not None:
+            mode = "r+b" if truncate_to is not None and path.exists() else "wb"
+            self._file = open(path, mode)  # noqa: SIM115 (long-lived handle, closed by its owner)
+            if truncate_to is not None and mode == "r+b":
+                self._file.truncate(truncate_to)
+                self._file.seek(truncate_to)
+
+    def error(self, source: str, line: int, reason: str) -> None:
+        """Record one bad input row; raise under --strict."""
+        self.count += 1
+        if self.count <= self._replay:
+            return
+        if self.strict:
+            raise StrictInputError(f"{source}:{line}: {reason} (stopped by --strict)")
+        if self.count <= self.show_first:
+            print(f"bad input: {source}:{line}: {reason}", file=self.stream)
+        elif self.count == self.show_first + 1 and self.path is not None:
+            print(f"bad input: more rows skipped; all are listed in {self.path}", file=self.stream)
+        if self._file is not None:
+            record = {"source": source, "line": line, "reason": reason}
+            self._file.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+
+    def skip(self, reason: str) -> None:
+        """Count a message skipped on purpose (not an error)."""
+        self.skipped[reason] += 1
+
+    def tell(self) -> int:
+        """Bytes written to the sidecar so far (flushed, not necessarily synced)."""
+        if self._file is None:
+            return 0
+        self._file.flush()
+        return self._file.tell()
+
+    def sync(self) -> int:
+        """Flush and fsync the sidecar; return its size in bytes."""
+        if self._file is None:
+            return 0
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        return self._file.tell()
+
+    def close(self) -> None:
+        """Close the sidecar file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None

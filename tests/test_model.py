@@ -1,0 +1,310 @@
+"""The scoring API (issue 2, sections 4 and 6) on a real tiny model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import synthetic_set
+from harassflag import HEADS, Score, Span, load_model
+from harassflag.artifact import save_model
+from harassflag.model import WINDOW_TOKENS, windows
+from harassflag.text import token_strings
+from harassflag.train import TrainOptions, fit_model
+
+INSULT = "sam you are a worthless idiot"
+FILLER = "the weather report said rain tomorrow in the north of the county"
+TINY_OPTIONS = {"c_grid": (1.0, 4.0), "featurizer": {"min_df": 1}, "n_jobs": 1}
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model_dir):
+    return load_model(tiny_model_dir)
+
+
+# -- the shape of a result -----------------------------------------------------------------------
+
+def test_score_accepts_a_single_string(model) -> None:
+    one = model.score("you are an idiot")
+    assert isinstance(one, list) and len(one) == 1 and isinstance(one[0], Score)
+    assert one == model.score(["you are an idiot"])
+
+
+def test_score_accepts_a_list_and_keeps_order(model) -> None:
+    texts = ["you are an idiot", "good game", "all women are stupid and should leave"]
+    batch = model.score(texts)
+    assert [r.scores for r in batch] == [model.score(t)[0].scores for t in texts]
+
+
+def test_score_accepts_a_tuple_and_an_empty_list(model) -> None:
+    assert len(model.score(("a", "b"))) == 2
+    assert model.score([]) == []
+
+
+def test_every_head_is_scored(model) -> None:
+    (r,) = model.score("you are an idiot")
+    assert set(r.scores) == set(HEADS) == set(r.categories)
+    assert all(isinstance(p, float) and 0.0 <= p <= 1.0 for p in r.scores.values())
+    assert all(isinstance(c, bool) for c in r.categories.values())
+    assert isinstance(r.flagged, bool)
+
+
+def test_score_is_frozen(model) -> None:
+    (r,) = model.score("hi")
+    with pytest.raises(AttributeError):
+        r.flagged = True  # type: ignore[misc]
+
+
+def test_the_tiny_model_tells_harassment_from_banter(model) -> None:
+    harass, banter, hate = model.score(["alex you are a moron", "great game alex", "all muslims are ugly and should leave"])
+    assert harass.categories["harassment"] and harass.flagged
+    assert not banter.flagged
+    assert hate.categories["hate"] and hate.flagged
+
+
+# -- decisions follow thresholds and policy --------------------------------------------------------
+
+TEXTS = ["you are an idiot", "good game", "this game is fucking broken", "all immigrants are pathetic",
+         "kim i will hurt you", "i am such a loser today lol", "", "😂"]
+
+
+def test_categories_follow_per_head_thresholds(model) -> None:
+    th = model.thresholds
+    assert set(th) == set(HEADS)
+    assert th == model.manifest["thresholds"]
+    for r in model.score(TEXTS):
+        assert r.categories == {h: r.scores[h] >= th[h] for h in HEADS}
+
+
+def test_flagged_is_harassment_or_hate_by_default(model) -> None:
+    assert model.manifest["flag_heads"] == ["harassment", "hate"]
+    assert model.flag_heads == ("harassment", "hate")
+    for r in model.score(TEXTS):
+        assert r.flagged == (r.categories["harassment"] or r.categories["hate"])
+
+
+def test_offensive_alone_does_not_flag(model) -> None:
+    (r,) = model.score("this game is fucking broken")
+    assert r.categories["offensive"] and not r.categories["harassment"] and not r.categories["hate"]
+    assert not r.flagged
+
+
+def test_flag_policy_in_the_manifest_changes_which_heads_flag(model, tiny_model_dir, tmp_path) -> None:
+    copy = tmp_path / "offensive-policy"
+    shutil.copytree(tiny_model_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["flag_heads"] = ["offensive"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    strict = load_model(copy)
+    assert strict.flag_heads == ("offensive",)
+    (r,) = strict.score("this game is fucking broken")
+    assert r.flagged
+    for r in strict.score(TEXTS):
+        assert r.flagged == r.categories["offensive"]
+
+
+def test_flag_policy_from_train_options() -> None:
+    m = fit_model(synthetic_set(), None, TrainOptions(flag_heads=("offensive",), **TINY_OPTIONS))
+    assert m.flag_heads == ("offensive",)
+    assert m.score("this game is fucking broken")[0].flagged
+
+
+# -- bad and odd input -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("items", "index", "kind"), [
+    (["ok", None], 1, "NoneType"), ([1], 0, "int"), (["a", "b", b"c"], 2, "bytes"), (["a", ["b"]], 1, "list"),
+])
+def test_non_string_item_raises_type_error_naming_its_index(model, items, index, kind) -> None:
+    with pytest.raises(TypeError, match=rf"\b{index}\b.*{kind}"):
+        model.score(items)
+    with pytest.raises(TypeError, match=rf"\b{index}\b"):
+        model.score_matrix(items)
+
+
+@pytest.mark.parametrize("bad", [None, 42, 3.5])
+def test_a_non_text_argument_raises_type_error(model, bad) -> None:
+    with pytest.raises(TypeError):
+        model.score(bad)
+
+
+@pytest.mark.parametrize("text", ["", " ", "😂😂😂", "🤦🏾\u200d♀️", "\ud800", "a\udfffb", "\x00", "idiot\x00",
+                                  "\u200b\u200b", "&amp;", "\t\n", "a" * 5000])
+def test_odd_text_scores_normally(model, text) -> None:
+    (r,) = model.score(text)
+    assert set(r.scores) == set(HEADS)
+    assert all(np.isfinite(p) and 0.0 <= p <= 1.0 for p in r.scores.values())
+
+
+def test_empty_and_invisible_text_score_like_each_other(model) -> None:
+    rs = model.score(["", "\u200b", "\x00"])
+    assert rs[0] == rs[1] == rs[2]
+    assert not rs[0].flagged
+
+
+def test_obfuscated_insult_scores_like_the_plain_one(model) -> None:
+    plain, *variants = model.score(["sam you are an idiot", "sam y0u are an id10t", "sam you are an i d i o t",
+                                    "ｓａｍ ｙｏｕ ａｒｅ ａｎ ｉｄｉｏｔ", "sam you are an id\u200biot",
+                                    "sam you are an \u0456d\u0456\u043et", "SAM YOU ARE AN IDIOTTTTT"])
+    for v in variants:
+        assert v.scores == pytest.approx(plain.scores)
+
+
+# -- explanations point into the original text ----------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "sam you are an idiot",
+    "sam y0u are an id10t",
+    "sam you are an id\u200biot",
+    "\u200b\u200bsam you are an idiot",
+    "sam you are an ｉｄｉｏｔ",
+    "sam you are an i d i o t",
+    "😂😂 sam you are an idiot 😂",
+    "tom &amp; sam you are an idiot",
+    "@bob you are an \u0456d\u0456\u043et",
+])
+def test_explain_spans_are_substrings_of_the_original_text(model, text) -> None:
+    spans = model.explain(text)
+    assert spans, "an insult has at least one positive span"
+    for s in spans:
+        assert isinstance(s, Span)
+        assert 0 <= s.start < s.end <= len(text)
+        assert text[s.start : s.end] == s.term
+        assert s.weight > 0
+    assert [s.weight for s in spans] == sorted((s.weight for s in spans), reverse=True)
+
+
+@pytest.mark.parametrize("text", ["sam you are an ｉｄｉｏｔ", "sam you are an i d i o t", "sam y0u are an id\u200biot"])
+def test_explain_highlights_the_obfuscated_insult(model, text) -> None:
+    terms = {token_strings(s.term)[0] for s in model.explain(text, top=20)}
+    assert "idiot" in terms
+
+
+def test_explain_spans_are_single_tokens_in_fullwidth_text(model) -> None:
+    text = "ｓａｍ\u3000ｙｏｕ\u3000ａｒｅ\u3000ａｎ\u3000ｉｄｉｏｔ"  # fullwidth words, ideographic spaces
+    for s in model.explain(text):
+        assert len(token_strings(s.term)) == 1, s
+
+
+def test_explain_rejects_an_unknown_head_and_non_text(model) -> None:
+    with pytest.raises(ValueError, match="head"):
+        model.explain("x", head="nope")
+    with pytest.raises(TypeError):
+        model.explain(None)  # type: ignore[arg-type]
+
+
+def test_explain_of_harmless_and_empty_text(model) -> None:
+    assert model.explain("") == []
+    assert model.explain("\u200b\x00") == []
+    for s in model.explain("😂 good game"):
+        assert "😂 good game"[s.start : s.end] == s.term
+
+
+def test_explain_batch_matches_explain(model) -> None:
+    texts = ["sam you are an idiot", "good game"]
+    assert model.explain_batch(texts, top=3) == [model.explain(t, top=3) for t in texts]
+
+
+def test_explain_finds_the_insult_at_the_end_of_a_long_text(model) -> None:
+    text = " ".join([FILLER] * 200) + ". " + INSULT
+    terms = [s.term for s in model.explain(text, top=8)]
+    assert "idiot" in terms or "worthless" in terms
+    for s in model.explain(text):
+        assert text[s.start : s.end] == s.term and s.start > len(text) - 200
+
+
+# -- long messages ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n", [0, 1, WINDOW_TOKENS, WINDOW_TOKENS + 1, 97, 100, 1000, 1001])
+def test_windows_cover_every_token_and_stay_bounded(n) -> None:
+    toks = [str(i) for i in range(n)]
+    ws = windows(toks)
+    assert all(len(w) <= WINDOW_TOKENS for w in ws)
+    covered = {t for w in ws for t in w}
+    assert covered == set(toks)
+    assert len(ws) <= max(1, 2 * n // WINDOW_TOKENS + 1)
+
+
+@pytest.mark.parametrize("repeats", [10, 100, 1000])
+def test_insult_at_the_end_of_a_long_harmless_text_is_not_outvoted(model, repeats) -> None:
+    alone = model.score(INSULT)[0]
+    assert alone.categories["harassment"]
+    long = model.score(" ".join([FILLER] * repeats) + ". " + INSULT)[0]
+    assert long.scores["harassment"] >= 0.5 * alone.scores["harassment"]
+    assert long.categories["harassment"] and long.flagged
+
+
+def test_a_long_harmless_text_is_not_flagged(model) -> None:
+    assert not model.score(" ".join([FILLER] * 1000))[0].flagged
+
+
+def test_a_one_megabyte_message_scores_in_bounded_time(model, record_property) -> None:
+    text = (FILLER + " ") * (1_000_000 // (len(FILLER) + 1) + 1)
+    text = text[:1_000_000]
+    t0 = time.perf_counter()
+    (r,) = model.score(text)
+    seconds = time.perf_counter() - t0
+    record_property("score_1mb_seconds", round(seconds, 3))
+    print(f"1 MB message scored in {seconds:.2f}s")
+    assert set(r.scores) == set(HEADS)
+    assert seconds < 30
+    t0 = time.perf_counter()
+    model.explain(text)
+    assert time.perf_counter() - t0 < 30
+
+
+def test_a_message_beyond_the_read_limit_still_scores(model) -> None:
+    (r,) = model.score("x " * 1_500_000)
+    assert set(r.scores) == set(HEADS)
+
+
+# -- the fast path and determinism -----------------------------------------------------------------
+
+def test_score_matrix_equals_score(model) -> None:
+    texts = TEXTS + [" ".join([FILLER] * 50) + INSULT]
+    m = model.score_matrix(texts)
+    assert m.shape == (len(texts), len(HEADS)) and m.dtype == np.float64
+    assert list(model.heads) == list(HEADS)
+    for row, r in zip(m, model.score(texts)):
+        assert [r.scores[h] for h in HEADS] == row.tolist()
+
+
+def test_score_matrix_of_nothing(model) -> None:
+    assert model.score_matrix([]).shape == (0, len(HEADS))
+
+
+def test_batch_scores_equal_single_scores(model) -> None:
+    batch = model.score_matrix(TEXTS)
+    singles = np.vstack([model.score_matrix([t]) for t in TEXTS])
+    np.testing.assert_allclose(batch, singles, rtol=1e-6, atol=1e-9)
+
+
+def test_training_twice_gives_identical_scores_and_artifact(tmp_path) -> None:
+    probe = TEXTS + ["alex you are a clown", "all women are worthless", "see you tomorrow jo"]
+    a = fit_model(synthetic_set(), None, TrainOptions(**TINY_OPTIONS))
+    b = fit_model(synthetic_set(), None, TrainOptions(**TINY_OPTIONS))
+    assert np.array_equal(a.score_matrix(probe), b.score_matrix(probe))
+    assert a.thresholds == b.thresholds
+    save_model(a, tmp_path / "a")
+    save_model(b, tmp_path / "b")
+    # model.joblib holds no timestamp: the same data and options give the same file
+    assert a.sha256 == b.sha256
+    assert (tmp_path / "a" / "model.joblib").read_bytes() == (tmp_path / "b" / "model.joblib").read_bytes()
+    assert np.array_equal(load_model(tmp_path / "a").score_matrix(probe), a.score_matrix(probe))
+
+
+def test_loaded_model_scores_like_the_trained_one(tmp_path) -> None:
+    m = fit_model(synthetic_set(), None, TrainOptions(**TINY_OPTIONS))
+    save_model(m, tmp_path / "m")
+    assert np.array_equal(load_model(tmp_path / "m").score_matrix(TEXTS), m.score_matrix(TEXTS))
+
+
+def test_identity_fields(model, tiny_model_dir: Path) -> None:
+    assert model.name == tiny_model_dir.name
+    assert model.version and model.version == model.manifest["model_version"]
+    assert len(model.sha256) == 64 and model.sha256 == model.manifest["sha256"]
+    assert model.sha256[:12] in repr(model)

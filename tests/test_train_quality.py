@@ -1,0 +1,88 @@
+"""Quality floors of the default model trained on the mirrored public data (issue 2, figures).
+
+Slow (trains the real default model once): run with `python -m pytest tests/test_train_quality.py -m quality`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sysconfig
+import time
+from pathlib import Path
+
+import pytest
+
+from harassflag import load_model
+from harassflag.datasets import load_dataset
+from harassflag.evaluate import evaluate_set, model_scorer
+
+pytestmark = pytest.mark.quality
+
+FLOORS = [
+    # (dataset, split, head, macro-F1 floor)
+    ("tweeteval-offensive", "val", "offensive", 0.75),
+    ("hateval", "dev", "hate", 0.75),
+]
+PUBLIC_TRAIN = {"davidson", "olid", "hateval"}
+
+
+@pytest.fixture(scope="module")
+def trained(shared_datasets, tmp_path_factory) -> dict:
+    """The default recipe trained once through the console script, as a user would."""
+    script = Path(sysconfig.get_path("scripts")) / "harassflag"
+    out = tmp_path_factory.mktemp("quality") / "default"
+    env = dict(os.environ)
+    env.pop("HARASSFLAG_DATA_DIR", None)
+    t0 = time.perf_counter()
+    r = subprocess.run([str(script) if script.exists() else shutil.which("harassflag"), "train",
+                        "--data-dir", str(shared_datasets), "--out", str(out)],
+                       check=False, capture_output=True, text=True, timeout=1800, env=env)
+    seconds = time.perf_counter() - t0
+    assert r.returncode == 0, r.stderr[-3000:]
+    print(f"\ntrained the default model in {seconds:.1f}s\n{r.stdout}")
+    return {"dir": out, "model": load_model(out), "seconds": seconds, "stdout": r.stdout}
+
+
+@pytest.mark.parametrize(("dataset", "split", "head", "floor"), FLOORS, ids=[f[0] for f in FLOORS])
+def test_validation_floor(trained, shared_datasets, dataset, split, head, floor, record_property) -> None:
+    model = trained["model"]
+    data = load_dataset(dataset, split, data_dir=shared_datasets)
+    results = evaluate_set(model_scorer(model), data)
+    m = results[head]
+    record_property(f"{dataset}_{head}_macro_f1", round(m["macro_f1"], 4))
+    print(f"{dataset}:{split} {head}: macro-F1 {m['macro_f1']:.4f} (floor {floor}) precision {m['precision']:.3f} "
+          f"recall {m['recall']:.3f} AUC {m['roc_auc']:.3f} threshold {m['threshold']:.3f} n={m['n']}")
+    assert m["threshold"] == model.thresholds[head]
+    assert m["macro_f1"] >= floor
+
+
+def test_manifest_records_datasets_with_hashes_and_row_counts(trained, shared_datasets) -> None:
+    manifest = json.loads((trained["dir"] / "manifest.json").read_text())
+    datasets = manifest["datasets"]
+    names = {d.get("dataset") or d["name"].split(":")[0] for d in datasets}
+    assert PUBLIC_TRAIN <= names, names
+    for d in datasets:
+        assert isinstance(d["rows"], int) and d["rows"] > 0, d["name"]
+        if d.get("dataset") in PUBLIC_TRAIN:
+            assert d["files"], d["name"]
+            for f in d["files"]:
+                assert len(f["sha256"]) == 64
+                mirrored = shared_datasets / f["path"] if not Path(f["path"]).is_absolute() else Path(f["path"])
+                if mirrored.exists():
+                    from harassflag.artifact import sha256_file
+
+                    assert sha256_file(mirrored) == f["sha256"]
+    assert manifest["validation_sets"]
+    assert manifest["metrics"]["val"]["offensive"]["macro_f1"] > 0
+    for head in ("harassment", "hate", "offensive"):
+        assert 0.0 < manifest["thresholds"][head] < 1.0, head
+
+
+def test_training_time_and_size_are_recorded(trained) -> None:
+    manifest = trained["model"].manifest
+    print(f"train {trained['seconds']:.1f}s (target <= 60 s), model {manifest['size_bytes'] / 1e6:.1f} MB "
+          "(target <= 20 MB)")
+    assert manifest["training"]["seconds"] > 0 and manifest["size_bytes"] > 0
