@@ -13,7 +13,7 @@ from harassflag.artifact import save_model
 from harassflag.heads import LabelledSet
 from harassflag.train import TrainOptions, fit_model
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+SHARED = Path(os.environ.get("HARASSFLAG_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "datasets")
 
 _NAMES = ["sam", "alex", "jo", "kim", "lee", "max", "ria", "tom", "@user", "dude"]
 _INSULTS = ["idiot", "loser", "moron", "clown", "pathetic", "worthless", "stupid", "ugly"]

@@ -334,6 +334,13 @@ def test_command_runs_and_reports(spark, inputs, tiny_model_dir, tmp_path):
     assert "bad input: 2 rows skipped" in result.output
     assert "model loaded" in result.output
     missing = CliRunner().invoke(
-        batch_spark, [str(tmp_path / "nope.jsonl"), "--out", str(tmp_path / "o")]
+        batch_spark,
+        [
+            str(tmp_path / "nope.jsonl"),
+            "--out",
+            str(tmp_path / "o"),
+            "--model",
+            str(tiny_model_dir),
+        ],
     )
     assert missing.exit_code != 0 and "no such file" in str(missing.exception or missing.output)

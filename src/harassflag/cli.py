@@ -21,6 +21,7 @@ SHORT_HELP: dict[str, str] = {
     "data": "List, fetch and verify the public datasets.",
     "serve": "Run the scoring service (HTTP).",
     "batch": "Score exported chats (Slack, Discord, Telegram, ...).",
+    "batch-spark": "Score JSONL/CSV/Parquet on Apache Spark (data-lake paths).",
     "review": "Moderator review queue: purge, export, stats.",
 }
 
@@ -32,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "data": "harassflag.datasets.command:data",
     "serve": "harassflag.service.command:serve",
     "batch": "harassflag.batch.command:batch",
+    "batch-spark": "harassflag.batch_spark.command:batch_spark",
     "review": "harassflag.review.command:review",
 }
 

@@ -212,11 +212,11 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
 
         off = n_static
         self.pair_keys_ = pair_u[keep_pair].astype(np.int64)
-        self.pair_ids_ = np.arange(off, off + keep_pair.size, dtype=np.int64)
+        self.pair_ids_ = np.arange(off, off + keep_pair.size, dtype=np.int32)
         order = np.argsort(self.pair_keys_)
         self.pair_keys_, self.pair_ids_ = self.pair_keys_[order], self.pair_ids_[order]
         off += keep_pair.size
-        self.ctx_table_ = np.full((n_types, len(CONTEXTS)), -1, dtype=np.int64)
+        self.ctx_table_ = np.full((n_types, len(CONTEXTS)), -1, dtype=np.int32)
         kept_ctx = ctx_u[keep_ctx]
         self.ctx_table_[kept_ctx // len(CONTEXTS), kept_ctx % len(CONTEXTS)] = np.arange(off, off + keep_ctx.size)
         off += keep_ctx.size
@@ -227,14 +227,14 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         lex_names = [f"L {c}" for c in LEXICON_CLASSES] + [
             f"{ctx} L {c}" for ctx in CONTEXTS for c in LEXICON_CLASSES
         ]
-        self.feature_names_ = np.concatenate(
+        names = np.concatenate(
             [static_names[keep_static], pair_names[keep_pair], ctx_names[keep_ctx],
              np.array(lex_names, dtype=object), np.array(["g " + g for g in GLOBALS], dtype=object)]
         )
         self._build_type_flags()
-        names = self.feature_names_
         fam = {"w": 0, "c": 1, "p": 2, "L": 4, "g": 5}
-        self.family_ = np.array([fam.get(n.split(" ", 1)[0], 4 if " L " in n else 3) for n in names], dtype=np.int64)
+        # feature family per column (word, char, pair, context, lexicon, global), for per-family norms
+        self.family_ = np.array([fam.get(n.split(" ", 1)[0], 4 if " L " in n else 3) for n in names], dtype=np.int8)
         # IDF from the transformed training counts (exact document frequencies)
         self.idf_ = np.ones(self.n_features_, dtype=np.float32)
         counts = self._counts(X)
@@ -312,23 +312,30 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         tids = np.array([get(t, -1) for t in flat], dtype=np.int64)
         known = tids >= 0
 
-        # static features of known types: (doc x type) @ (type x static)
-        T = sp.csr_matrix(
-            (np.ones(int(known.sum()), dtype=np.float32), (doc_of[known], tids[known])),
-            shape=(n_docs, self.n_types_),
-        )
-        static = T @ self.type_static_
-        parts = [static.tocoo()]
-
-        # unknown tokens: their char n-grams that the vocabulary has
+        # static features: (doc x type) @ (type x static). Unknown tokens become extra "types"
+        # whose rows hold the character n-grams the vocabulary has.
+        S = self.type_static_
+        type_col = tids
         if not known.all():
-            r, c = [], []
-            for pos in np.flatnonzero(~known):
-                ids = self._oov_static(flat[pos])
-                r.extend([doc_of[pos]] * len(ids))
-                c.extend(ids)
-            if c:
-                parts.append(sp.coo_matrix((np.ones(len(c), np.float32), (r, c)), shape=(n_docs, self.n_features_)))
+            oov_pos = np.flatnonzero(~known)
+            oov_ids: dict[str, int] = {}
+            oov_rows: list[list[int]] = []
+            type_col = tids.copy()
+            for pos in oov_pos:
+                tok = flat[pos]
+                j = oov_ids.get(tok)
+                if j is None:
+                    j = oov_ids[tok] = len(oov_rows)
+                    oov_rows.append(self._oov_static(tok))
+                type_col[pos] = self.n_types_ + j
+            indptr = np.concatenate([[0], np.cumsum([len(r) for r in oov_rows])])
+            indices = np.fromiter((i for r in oov_rows for i in r), dtype=S.indices.dtype, count=int(indptr[-1]))
+            S_oov = sp.csr_matrix((np.ones(indices.size, np.float32), indices, indptr), shape=(len(oov_rows), S.shape[1]))
+            S = sp.vstack([S, S_oov], format="csr")
+        T = sp.csr_matrix(
+            (np.ones(len(type_col), dtype=np.float32), (doc_of, type_col)), shape=(n_docs, S.shape[0])
+        )
+        static = T @ S  # duplicate-free rows; columns 0..n_static-1
 
         rows_extra: list[np.ndarray] = []
         cols_extra: list[np.ndarray] = []
@@ -374,17 +381,13 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
                 d = np.flatnonzero(col)
                 rows_extra.append(d)
                 cols_extra.append(np.full(d.size, self.global_offset_ + g, dtype=np.int64))
-        if rows_extra:
-            r = np.concatenate(rows_extra)
-            c = np.concatenate(cols_extra)
-            parts.append(sp.coo_matrix((np.ones(r.size, np.float32), (r, c)), shape=(n_docs, self.n_features_)))
-
-        rows = np.concatenate([p.row for p in parts])
-        cols = np.concatenate([p.col for p in parts])
-        data = np.concatenate([p.data for p in parts]).astype(np.float32)
-        # the static block's columns are the first n_static features: one index space for all parts
-        X_counts = sp.csr_matrix((data, (rows, cols)), shape=(n_docs, self.n_features_), dtype=np.float32)
-        X_counts.sum_duplicates()
+        # the other families live in columns after the static block: no overlap, so the two blocks
+        # are stacked side by side without a global sort
+        n_static = static.shape[1]
+        r = np.concatenate(rows_extra) if rows_extra else np.zeros(0, np.int64)
+        c = np.concatenate(cols_extra) - n_static if cols_extra else np.zeros(0, np.int64)
+        extra = sp.coo_matrix((np.ones(r.size, np.float32), (r, c)), shape=(n_docs, self.n_features_ - n_static)).tocsr()
+        X_counts = sp.hstack([static, extra], format="csr", dtype=np.float32)
         return X_counts
 
     def transform(self, X) -> sp.csr_matrix:  # noqa: N803
@@ -393,26 +396,25 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         return self.weight(counts)
 
     def weight(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        """Counts -> sublinear TF-IDF with L2-normalised rows."""
+        """Counts -> sublinear TF-IDF, each feature family L2-normalised and weighted, rows L2-normalised."""
         X = counts.copy()
+        data = X.data
         if self.sublinear_tf:
-            np.log(X.data, out=X.data)
-            X.data += 1.0
-        X.data *= self.idf_[X.indices]
-        lens = np.diff(X.indptr)
+            np.log(data, out=data)
+            data += 1.0
+        data *= self.idf_[X.indices]
+        n = X.shape[0]
+        rows = np.repeat(np.arange(n), np.diff(X.indptr))
         if self.family_norm:
             nf = 6
-            rows = np.repeat(np.arange(X.shape[0]), lens)
-            key = rows * nf + self.family_[X.indices]
-            sqf = np.bincount(key, weights=X.data.astype(np.float64) ** 2, minlength=X.shape[0] * nf)
-            X.data /= np.sqrt(np.maximum(sqf[key], 1e-12)).astype(np.float32)
-            X.data *= np.asarray(self.family_weights, dtype=np.float32)[self.family_[X.indices]]
-        sq = np.bincount(np.repeat(np.arange(X.shape[0]), lens), weights=X.data.astype(np.float64) ** 2,
-                         minlength=X.shape[0])
-        norms = np.zeros(X.shape[0], dtype=np.float32)
-        nz = lens > 0
-        norms[nz] = np.sqrt(sq[nz])
-        X.data /= np.repeat(np.where(norms > 0, norms, 1.0), lens).astype(np.float32)
+            fam = self.family_[X.indices]
+            key = rows * nf + fam
+            sqf = np.bincount(key, weights=data * data, minlength=n * nf)
+            scale = np.asarray(self.family_weights, dtype=np.float64) / np.sqrt(np.maximum(sqf, 1e-12)).reshape(n, nf)
+            data *= scale.ravel()[key].astype(np.float32)
+        sq = np.bincount(rows, weights=data * data, minlength=n)
+        inv = np.where(sq > 0, 1.0 / np.sqrt(np.maximum(sq, 1e-30)), 1.0).astype(np.float32)
+        data *= inv[rows]
         return X
 
     def token_features(self, tokens: list[str]) -> list[list[int]]:
@@ -432,8 +434,8 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
             lex += [self.lexicon_offset_ + n_cls * (1 + k) + c
                     for c in TOKEN_CLASSES.get(tok, ()) for k in range(len(CONTEXTS)) if in_ctx[k]]
             if tid >= 0:
-                row = self.type_static_[tid]
-                ids = row.indices.tolist()
+                S = self.type_static_
+                ids = S.indices[S.indptr[tid] : S.indptr[tid + 1]].tolist()
                 for k in range(len(CONTEXTS)):
                     if in_ctx[k]:
                         fid = int(self.ctx_table_[tid, k])

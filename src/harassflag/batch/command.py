@@ -52,7 +52,7 @@ def _summary_lines(s: BatchSummary) -> list[str]:
 
 
 @click.command("batch")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--out",
     "-o",
@@ -124,6 +124,11 @@ def _summary_lines(s: BatchSummary) -> list[str]:
     show_default=True,
     help="Messages per chunk (checkpoint granularity).",
 )
+@click.option("--engine", type=click.Choice(("local", "spark")), default="local", show_default=True,
+              help="Score here, or on Apache Spark (jsonl/csv/parquet; pip install 'harassflag[spark]').")
+@click.option("--master", default=None, help="Spark master with --engine spark, e.g. local[2].")
+@click.option("--partition-by", type=click.Choice(("channel", "date")), default=None,
+              help="With --engine spark: partition the Parquet output folders.")
 def batch(
     inputs: tuple[Path, ...],
     out: Path,
@@ -144,8 +149,28 @@ def batch(
     progress: str,
     explain_top: int,
     chunk_size: int,
+    engine: str,
+    master: str | None,
+    partition_by: str | None,
 ) -> None:
     """Score exported chats (JSONL, CSV, Parquet, text, Slack, Discord, Telegram, WhatsApp)."""
+    if engine == "spark":
+        from ..batch_spark.command import run_from_batch_command
+
+        run_from_batch_command(
+            inputs, out, master=master, partition_by=partition_by, fmt=fmt, text_field=text_field,
+            id_field=id_field, author_field=author_field, channel_field=channel_field,
+            time_field=time_field, only_flagged=only_flagged, no_text=no_text, strict=strict,
+            model_dir=model_dir, explain_top=explain_top,
+            local_only={"--jobs": jobs > 1, "--resume": resume, "--report": report, "--queue": queue,
+                        "--chunk-size": chunk_size != 2000},
+        )
+        return
+    if partition_by or master:
+        raise click.UsageError("--master and --partition-by go with --engine spark")
+    for path in inputs:
+        if not path.exists():
+            raise click.BadParameter(f"{path} does not exist", param_hint="INPUTS")
     if queue:
         try:
             from ..review import NewItem, ReviewQueue  # noqa: F401

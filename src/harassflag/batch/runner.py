@@ -84,8 +84,21 @@ class BatchSummary:
 _MODEL: Any = None
 
 
+def _die_with_parent() -> None:
+    """Linux: a worker gets SIGTERM when the batch process dies, even by kill -9 (no orphans)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: workers still exit when the pool's queue closes
+
+
 def _init_worker(model_dir: str | None) -> None:
     global _MODEL
+    _die_with_parent()
     if _MODEL is None:  # forked workers inherit the parent's loaded model
         from .. import load_model
 

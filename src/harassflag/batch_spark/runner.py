@@ -134,11 +134,11 @@ def run_spark_batch(
         )
     out = str(out)
     err_out = errors_location(out)
+    resolved = resolve_inputs(inputs, fmt)
     model_dir = Path(model_path) if model_path is not None else default_model_path()
     model = load_model(model_dir)  # verify on the driver first: a bad model fails before any job
     model_dir = Path(model.path or model_dir)
     cols = columns(HEADS, no_text)
-    resolved = resolve_inputs(inputs, fmt)
     for i in resolved:
         print(f"{'detected' if fmt == 'auto' else 'reading'} {i.fmt}: {i.given}", file=stream)
 
