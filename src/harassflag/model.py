@@ -225,44 +225,69 @@ class Model:
         """The spans of the original text that pushed `head` up most, strongest first."""
         if not isinstance(text, str):
             raise TypeError(f"expected str, got {type(text).__name__}")
+        return self.explain_batch([text], head=head, top=top)[0]
+
+    def explain_batch(self, texts: Sequence[str], head: str = "harassment", top: int = 5) -> list[list[Span]]:
+        """Explanations of many messages: each token's contribution to `head`'s log-odds.
+
+        A token's contribution is the sum, over the features it produces (its word, its character
+        n-grams, its word pair, its target contexts, its lexicon classes), of the feature's TF-IDF
+        value times the head's weight, shared between the feature's occurrences. Long messages are
+        explained on their highest-scoring segment.
+        """
+        texts = _check_texts(texts)
         if head not in self._head_pos:
             raise ValueError(f"unknown head {head!r}; heads: {', '.join(self.heads)}")
         h = self._head_pos[head]
-        tokenized = normalize_text(text[:MAX_SCORED_CHARS])
-        tokens = [t.text for t in tokenized.tokens]
-        if not tokens:
-            return []
-        segs = segments(tokens)
-        ws = [tokens[a:b] for a, b in segs]
-        starts = [a for a, _ in segs]
-        if len(ws) > 1:
-            z = self.decision_rows(ws)[:, h]
-            best = int(np.argmax(z))
-        else:
-            best = 0
-        offset, window_tokens = starts[best], ws[best]
+        tokenized = [normalize_text(t[:MAX_SCORED_CHARS]) for t in texts]
+        token_lists = [[t.text for t in tt.tokens] for tt in tokenized]
+        # the segment each message is explained on (its best one when it has several)
+        chosen: list[tuple[int, list[str]]] = []
+        multi_rows: list[list[str]] = []
+        multi_owner: list[tuple[int, int]] = []
+        for i, toks in enumerate(token_lists):
+            segs = segments(toks)
+            chosen.append((0, toks))
+            if len(segs) > 1:
+                for a, b in segs:
+                    multi_rows.append(toks[a:b])
+                    multi_owner.append((i, a))
+        if multi_rows:
+            z = self.decision_rows(multi_rows)[:, h]
+            best: dict[int, tuple[float, int, list[str]]] = {}
+            for (i, a), zi, row in zip(multi_owner, z, multi_rows):
+                if i not in best or zi > best[i][0]:
+                    best[i] = (float(zi), a, row)
+            for i, (_, a, row) in best.items():
+                chosen[i] = (a, row)
         fz = self.featurizer
-        counts = fz._counts([window_tokens])
+        rows = [row for _, row in chosen]
+        counts = fz._counts(rows)
         x = fz.weight(counts)
-        value = dict(zip(x.indices.tolist(), x.data.tolist()))
-        count = dict(zip(counts.indices.tolist(), counts.data.tolist()))
-        coef = self._coef[:, h]
-        contrib: dict[int, float] = {}
-        for i, ids in enumerate(fz.token_features(window_tokens)):
-            contrib[i] = sum(value.get(j, 0.0) * float(coef[j]) / count.get(j, 1.0) for j in ids)
-        spans = []
-        for i, w in contrib.items():
-            if w <= 0:
-                continue
-            tok = tokenized.tokens[offset + i]
-            start, end = tokenized.original_span(tok)
-            spans.append(Span(text[start:end], start, end, round(float(w), 4)))
-        spans.sort(key=lambda s: (-s.weight, s.start))
-        return spans[:top]
-
-    def explain_batch(self, texts: Sequence[str], head: str = "harassment", top: int = 5) -> list[list[Span]]:
-        """`explain` for many messages."""
-        return [self.explain(t, head=head, top=top) for t in _check_texts(texts)]
+        coef = self._coef[:, h].astype(np.float64)
+        buf = np.zeros(coef.shape[0])
+        out: list[list[Span]] = []
+        for i, (offset, row) in enumerate(chosen):
+            lo, hi = x.indptr[i], x.indptr[i + 1]
+            idx = x.indices[lo:hi]
+            clo, chi = counts.indptr[i], counts.indptr[i + 1]
+            # value / count per feature (counts and x share the row's column order)
+            buf[idx] = x.data[lo:hi] * coef[idx] / counts.data[clo:chi]
+            per_token = fz.token_features(row)
+            ids = np.fromiter((j for f in per_token for j in f), dtype=np.int64)
+            owner = np.repeat(np.arange(len(per_token)), [len(f) for f in per_token])
+            contrib = np.bincount(owner, weights=buf[ids], minlength=len(per_token)) if ids.size else []
+            buf[idx] = 0.0
+            tt = tokenized[i]
+            spans = []
+            for k, w in enumerate(contrib):
+                if w <= 0:
+                    continue
+                start, end = tt.original_span(tt.tokens[offset + k])
+                spans.append(Span(texts[i][start:end], start, end, round(float(w), 4)))
+            spans.sort(key=lambda s: (-s.weight, s.start))
+            out.append(spans[:top])
+        return out
 
     def __repr__(self) -> str:
         return f"Model(name={self.name!r}, version={self.version!r}, sha256={self.sha256[:12]!r})"
