@@ -149,8 +149,8 @@ def evaluate(model_path, datasets, files, text_column, label_column, suite, feed
     """Evaluate a model: per-head metrics, functional suite, optional peer and baseline comparison."""
     from datetime import datetime
 
-    from .evaluate import (evaluate_set, functional_results, model_scorer, peer_scorer, strip_private,
-                           write_plots, write_report)
+    from .evaluate import (category_accuracy, evaluate_set, functional_results, model_scorer, peer_scorer,
+                           strip_private, write_plots, write_report)
 
     model = _load(model_path)
     scorers = [model_scorer(model, progress=True)]
@@ -181,6 +181,15 @@ def evaluate(model_path, datasets, files, text_column, label_column, suite, feed
             report["sets"].setdefault(data.name, {})[scorer.name] = strip_private(res)
             if scorer is scorers[0]:
                 write_plots(res, out_dir, data.name)
+        if data.meta.get("categories"):
+            table = {s.name: category_accuracy(s, data) for s in scorers}
+            click.echo(f"{'category (harassment decision)':<32}{'label':>6}{'n':>5}"
+                       + "".join(f"{s.name[:22]:>24}" for s in scorers))
+            for cat in sorted(next(iter(table.values()))):
+                first = table[scorers[0].name][cat]
+                click.echo(f"{cat:<32}{first['expected']:>6}{first['n']:>5}"
+                           + "".join(f"{table[s.name][cat]['accuracy']:>24.3f}" for s in scorers))
+            report.setdefault("categories", {})[data.name] = table
     if suite in ("functional", "all"):
         from .seed import load_functional
 

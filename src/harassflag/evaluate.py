@@ -72,20 +72,33 @@ def evaluate_set(scorer: Scorer, data: LabelledSet, probs: np.ndarray | None = N
     return out
 
 
-def functional_results(scorer: Scorer, cases: list[dict], head: str = "harassment") -> dict[str, dict]:
-    """Accuracy per functionality of the functional suite (harassment decisions)."""
-    texts = [c["text"] for c in cases]
+def _accuracy_by_group(scorer: Scorer, texts: list[str], labels: list[int], groups: list[str],
+                       head: str) -> dict[str, dict]:
     j = HEADS.index(head)
-    p = scorer.predict(texts)[:, j]
-    pred = p >= scorer.thresholds.get(head, 0.5)
+    pred = scorer.predict(texts)[:, j] >= scorer.thresholds.get(head, 0.5)
     out: dict[str, dict] = {}
-    for c, ok in zip(cases, pred == np.array([bool(c[head]) for c in cases])):
-        r = out.setdefault(c["functionality"], {"n": 0, "correct": 0, "expected": int(c[head])})
+    for group, label, p in zip(groups, labels, pred):
+        r = out.setdefault(group, {"n": 0, "correct": 0, "expected": int(label)})
         r["n"] += 1
-        r["correct"] += int(ok)
+        r["correct"] += int(bool(p) == bool(label))
     for r in out.values():
         r["accuracy"] = r["correct"] / r["n"]
     return out
+
+
+def functional_results(scorer: Scorer, cases: list[dict], head: str = "harassment") -> dict[str, dict]:
+    """Accuracy per functionality of the functional suite (harassment decisions)."""
+    return _accuracy_by_group(scorer, [c["text"] for c in cases], [int(c[head]) for c in cases],
+                              [c["functionality"] for c in cases], head)
+
+
+def category_accuracy(scorer: Scorer, data: LabelledSet, head: str = "harassment") -> dict[str, dict]:
+    """Accuracy per category of a set whose meta lists categories (the seed set)."""
+    labels = data.labels[head]
+    keep = [i for i in range(len(data)) if labels[i] != MISSING]
+    cats = data.meta["categories"]
+    return _accuracy_by_group(scorer, [data.texts[i] for i in keep], [int(labels[i]) for i in keep],
+                              [cats[i] for i in keep], head)
 
 
 def strip_private(results: dict) -> dict:
