@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -49,7 +50,8 @@ FALLBACK_TEXTS = [
 GOALS = {"ratio": 0.6, "p99_ms": 30.0, "batch_msgs": 20_000.0, "rss_growth": 0.10}
 
 # A wrk script: cycles through pre-formatted requests, stops each thread after its share of
-# responses, and prints a JSON summary (times in microseconds) at the end.
+# responses (and says so on stdout: wrk itself only stops at -d or SIGINT, so the caller sends
+# SIGINT once every thread is done), and prints a JSON summary (times in microseconds) at the end.
 LUA_TEMPLATE = """
 local bodies = {%(bodies)s}
 local limit = %(per_thread)d
@@ -72,7 +74,9 @@ end
 
 function response(status, hdrs, body)
   done_ = done_ + 1
-  if done_ >= limit then
+  if done_ == limit then
+    io.write("WRKDONE\\n")
+    io.flush()
     wrk.thread:stop()
   end
 end
@@ -229,10 +233,26 @@ def run_wrk(
         "wrk", f"-t{threads}", f"-c{connections}", f"-d{max_seconds}s", "--timeout", "10s",
         "-s", str(script), url,
     ]  # fmt: skip
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=max_seconds + 60)
-    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
-    if out.returncode != 0 or line is None:
-        raise SystemExit(f"wrk failed ({out.returncode}): {out.stderr.strip() or out.stdout[-500:]}")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    finished = 0
+    lines: list[str] = []
+    for ln in proc.stdout:  # ends at -d at the latest: wrk exits then
+        lines.append(ln)
+        finished += ln.startswith("WRKDONE")
+        if finished >= min(threads, connections):
+            proc.send_signal(signal.SIGINT)  # every thread has its count: stop the clock now
+            break
+    try:
+        rest, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rest, err = proc.communicate()
+    lines.extend(rest.splitlines())
+    line = next((ln for ln in lines if ln.startswith("WRKJSON ")), None)
+    if proc.returncode != 0 or line is None:
+        detail = err.strip() or "".join(lines)[-500:]
+        raise SystemExit(f"wrk failed ({proc.returncode}): {detail}")
     r = json.loads(line.removeprefix("WRKJSON "))
     errors = {k: r[k] for k in ("connect", "read", "write", "status", "timeout")}
     return Load(
@@ -277,7 +297,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="messages per batch request [100]")
     parser.add_argument("--batch-requests", type=int, default=600)
     parser.add_argument("--batch-connections", type=int, default=8)
-    parser.add_argument("--soak", type=int, default=100_000, help="requests in the RSS run [100000]")
+    parser.add_argument(
+        "--soak", type=int, default=100_000, help="requests in the RSS run [100000]"
+    )
     parser.add_argument("--soak-connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads [2]")
     parser.add_argument("--max-seconds", type=int, default=120, help="time cap per run [120]")
@@ -347,7 +369,8 @@ def main() -> None:
 
     ratio = single.rps / echo.rps if echo.rps else 0.0
     growth = (rss_after - rss_before) / rss_before if rss_before else 0.0
-    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0]
+    version = subprocess.run(["wrk", "-v"], check=False, capture_output=True, text=True)
+    wrk_version = version.stdout.split("\n")[0]
     print(
         f"model={args.model} workers={args.workers} "
         f"micro_batch={'off' if args.no_micro_batch else 'on'} wrk_threads={args.threads} "

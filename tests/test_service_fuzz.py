@@ -39,6 +39,7 @@ MIN_CASES = 1_000
 CASES_PER_MODE = 140  # x 2 modes x 4 routes = 1,120 cases (+ STEERED_CASES below)
 BUDGET_SECONDS = 150.0  # whole fuzz test; the file must stay under 3 minutes on a busy 2-core box
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
+REQUEST_TIMEOUT = 30.0  # seconds per request; a hang counts as a failure
 
 
 PERSPECTIVE_ATTRIBUTES = ("TOXICITY", "INSULT", "IDENTITY_ATTACK", "PROFANITY")
@@ -134,7 +135,9 @@ def fuzz_operation(
         if time.monotonic() > deadline:
             raise OutOfTime(route)
         try:
-            response = case.call(base_url=base_url, session=session, headers=AUTH, timeout=30)
+            response = case.call(
+                base_url=base_url, session=session, headers=AUTH, timeout=REQUEST_TIMEOUT
+            )
         except requests.RequestException as exc:  # a dropped connection is a server failure too
             report.failures.append(f"{route} [{mode}]: {type(exc).__name__}")
             report.sent += 1
@@ -262,4 +265,4 @@ def test_harness_reports_a_route_that_answers_500():
         thread.join(timeout=10)
     assert report.sent > 0
     assert report.failures, f"no 5xx found; statuses {report.statuses}"
-    assert all("-> 500" in f for f in report.failures if "RequestException" not in f)
+    assert all("-> 500" in f for f in report.failures if "->" in f)

@@ -57,7 +57,7 @@ def _report_bad_rows(bad: list, path: str) -> None:
 @click.option("--feedback", multiple=True,
               help="Moderator decisions: a JSONL from `harassflag review export`, or a database URL.")
 @click.option("--feedback-weight", default=5.0, show_default=True, help="Row weight of feedback rows.")
-@click.option("--c", "c_grid", default="0.5,1,2,4,8", show_default=True,
+@click.option("--c", "c_grid", default="1,2,4", show_default=True,
               help="Comma-separated values of C tried per head (chosen on validation data).")
 @click.option("--jobs", default=2, show_default=True, help="Parallel fits.")
 def train(out, data_dir, train_file, text_column, label_column, head_column, strict, with_public, use_seed,

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 class TrainOptions:
     """Everything that shapes a model; stored in its manifest."""
 
-    c_grid: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
+    c_grid: tuple[float, ...] = (1.0, 2.0, 4.0)
     featurizer: dict = field(default_factory=dict)
     random_state: int = 13
     flag_heads: tuple[str, ...] = DEFAULT_FLAG_HEADS
