@@ -16,6 +16,7 @@ scoring can never differ. It works in three steps:
 from __future__ import annotations
 
 import html
+from functools import lru_cache
 import re
 import unicodedata
 from bisect import bisect_right
@@ -148,6 +149,48 @@ def _is_ascii_letter(ch: str) -> bool:
     return ("a" <= ch <= "z") or ("A" <= ch <= "Z")
 
 
+@lru_cache(maxsize=100_000)
+def _segment_parts(seg: str, mixed: bool) -> tuple[tuple[int, int, str, bool], ...]:
+    """How one special segment is cleaned: (start, end, output, changed) pieces, relative to it."""
+    repl = _clean_segment(seg, fold_homoglyphs=mixed)
+    if repl == seg:
+        return ((0, len(seg), seg, False),)
+    if seg[0] == "&" or seg[0] < " " or seg[0] == "\x7f" or len(seg) == 1:
+        return ((0, len(seg), repl, True),)
+    # character by character, so each token keeps its own original span
+    parts: list[tuple[int, int, str, bool]] = []
+    run_start = None
+    for c in _CLUSTER_RE.finditer(seg):
+        cleaned = _clean_segment(c.group(), fold_homoglyphs=mixed)
+        if cleaned == c.group():
+            if run_start is None:
+                run_start = c.start()
+            continue
+        if run_start is not None:
+            parts.append((run_start, c.start(), seg[run_start : c.start()], False))
+            run_start = None
+        parts.append((c.start(), c.end(), cleaned, True))
+    if run_start is not None:
+        parts.append((run_start, len(seg), seg[run_start:], False))
+    return tuple(parts)
+
+
+def _is_mixed(text: str, start: int, end: int) -> bool:
+    return (start > 0 and _is_ascii_letter(text[start - 1])) or (
+        end < len(text) and _is_ascii_letter(text[end])) or _is_ascii_letter(text[start])
+
+
+def _cleaned_match(m: re.Match) -> str:
+    return "".join(p[2] for p in _segment_parts(m.group(), _is_mixed(m.string, m.start(), m.end())))
+
+
+def clean_string(text: str) -> str:
+    """`clean_text` without the offset map: what scoring needs, and faster."""
+    if not _NEEDS_CLEANING_RE.search(text):
+        return text
+    return _SPECIAL_RE.sub(_cleaned_match, text)
+
+
 def clean_text(text: str) -> tuple[str, OffsetMap | None]:
     """NFKC, strip invisible/control characters, decode entities, fold homoglyphs; keep offsets.
 
@@ -160,50 +203,20 @@ def clean_text(text: str) -> tuple[str, OffsetMap | None]:
     offsets = OffsetMap()
     pos = 0
     clean_len = 0
-
-    def keep(start: int, end: int) -> None:
-        nonlocal clean_len
-        pieces.append(text[start:end])
-        offsets.add(clean_len, start, end - start, False)
-        clean_len += end - start
-
-    def replace(start: int, end: int, repl: str) -> None:
-        nonlocal clean_len
-        if repl:
-            pieces.append(repl)
-            offsets.add(clean_len, start, end - start, True)
-            clean_len += len(repl)
-
     for m in _SPECIAL_RE.finditer(text):
         if m.start() > pos:
-            keep(pos, m.start())
-        seg = m.group()
-        mixed = (m.start() > 0 and _is_ascii_letter(text[m.start() - 1])) or (
-            m.end() < len(text) and _is_ascii_letter(text[m.end()])) or _is_ascii_letter(seg[0])
-        repl = _clean_segment(seg, fold_homoglyphs=mixed)
-        if repl == seg:
-            keep(m.start(), m.end())
-        elif seg[0] == "&" or seg[0] < " " or seg[0] == "\x7f" or len(seg) == 1:
-            replace(m.start(), m.end(), repl)
-        else:
-            # clean character by character so each token keeps its own original span
-            run_start = None
-            for c in _CLUSTER_RE.finditer(seg):
-                c_start, c_end = m.start() + c.start(), m.start() + c.end()
-                cleaned = _clean_segment(c.group(), fold_homoglyphs=mixed)
-                if cleaned == c.group():
-                    if run_start is None:
-                        run_start = c_start
-                    continue
-                if run_start is not None:
-                    keep(run_start, c_start)
-                    run_start = None
-                replace(c_start, c_end, cleaned)
-            if run_start is not None:
-                keep(run_start, m.end())
+            pieces.append(text[pos : m.start()])
+            offsets.add(clean_len, pos, m.start() - pos, False)
+            clean_len += m.start() - pos
+        for a, b, out, changed in _segment_parts(m.group(), _is_mixed(text, m.start(), m.end())):
+            if out:
+                pieces.append(out)
+                offsets.add(clean_len, m.start() + a, b - a, changed)
+                clean_len += len(out)
         pos = m.end()
     if pos < len(text):
-        keep(pos, len(text))
+        pieces.append(text[pos:])
+        offsets.add(clean_len, pos, len(text) - pos, False)
     if not offsets.clean_starts:
         offsets.add(0, 0, len(text), True)
     return "".join(pieces), offsets
@@ -327,7 +340,7 @@ def _clean_tokens(clean: str) -> list[str]:
 
 def token_strings(text: str) -> list[str]:
     """The normalised tokens of a message (the fast path used for scoring)."""
-    return _clean_tokens(clean_text(text)[0])
+    return _clean_tokens(clean_string(text))
 
 
 def tokenize_clean(clean: str) -> list[Token]:
