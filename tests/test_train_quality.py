@@ -86,3 +86,36 @@ def test_training_time_and_size_are_recorded(trained) -> None:
     print(f"train {trained['seconds']:.1f}s (target <= 60 s), model {manifest['size_bytes'] / 1e6:.1f} MB "
           "(target <= 20 MB)")
     assert manifest["training"]["seconds"] > 0 and manifest["size_bytes"] > 0
+
+
+# Regression floors for the harassment head (issue 3). They are set a little below what the
+# default model reaches today, NOT at the issue's bars (0.90 held-out seed accuracy, every
+# functionality >= 0.80), which it does not reach yet; see the issue's closing note.
+FUNCTIONAL_FLOOR = 0.55
+SEED_TEST_ACCURACY_FLOOR = 0.75
+
+
+def test_functional_suite_floors(trained) -> None:
+    from harassflag.evaluate import functional_results
+    from harassflag.seed import load_functional
+
+    results = functional_results(model_scorer(trained["model"]), load_functional())
+    for name, r in sorted(results.items()):
+        print(f"{name:<26} {r['accuracy']:.3f}")
+    assert len(results) == 20
+    low = {name: round(r["accuracy"], 3) for name, r in results.items() if r["accuracy"] < FUNCTIONAL_FLOOR}
+    assert not low
+
+
+def test_held_out_seed_accuracy_floor(trained) -> None:
+    from harassflag.evaluate import category_accuracy
+    from harassflag.seed import load_seed
+
+    table = category_accuracy(model_scorer(trained["model"]), load_seed("test"))
+    correct = sum(r["correct"] for r in table.values())
+    total = sum(r["n"] for r in table.values())
+    print(f"held-out seed accuracy {correct / total:.3f} over {total} rows")
+    assert correct / total >= SEED_TEST_ACCURACY_FLOOR
+    # the model must beat chance clearly on untargeted profanity (a false positive there is what
+    # moderators complain about most)
+    assert table["untargeted_profanity"]["accuracy"] >= 0.8

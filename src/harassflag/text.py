@@ -22,6 +22,7 @@ import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
 
+from nltk.tokenize import TweetTokenizer
 from sklearn.base import BaseEstimator, TransformerMixin
 
 URL_TOKEN = "<url>"
@@ -54,6 +55,8 @@ HOMOGLYPHS = str.maketrans(
         "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Ζ": "Z",
         # Latin look-alikes that NFKC keeps
         "ı": "i", "ł": "l", "ø": "o", "ß": "ss", "ɑ": "a", "ɩ": "i", "ʏ": "y",
+        # typographic apostrophes inside words ("There’s" is one word, as "There's")
+        "’": "'",
     }
 )
 
@@ -71,17 +74,6 @@ _CLUSTER_RE = re.compile(r".[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20f
                          re.DOTALL)
 _NEEDS_CLEANING_RE = re.compile(r"[^\x09\x0a\x0d\x20-\x7e]|&")
 
-# Token pattern. It follows nltk's TweetTokenizer (nltk.tokenize.casual): URLs, @handles, #hashtags,
-# words with apostrophes, emoticons, any other non-space character; words may also carry the mask and
-# leet characters of obfuscated spellings. It is one flat alternation because TweetTokenizer's own
-# pattern (tried at every position, with a backtracking URL matcher) costs ~120 µs a tweet here.
-TOKEN_RE = re.compile(
-    r"""(?:https?://|www\.)[^\s<>"']+"""
-    r"|[@#][\w]+"
-    r"|[\w$](?:[\w'’*!$@|#%+]*[\w*$])?"
-    r"|[<>]?[:;=8][\-o*']?[()\[\]dDpP/:{}@|\\]|</?3"
-    r"|\S"
-)
 
 # Single letters with one repeated separator: "f u c k", "f.u.c.k", "k-i-l-l".
 SPACED_RE = re.compile(r"(?<![\w])([A-Za-z])([ .\-_*])(?:[A-Za-z]\2){1,}[A-Za-z](?![\w])")
@@ -260,9 +252,7 @@ def normalize_token(raw: str) -> str:
         return folded if folded in LEXICON else USER_TOKEN
     if first == "#" and len(raw) > 1:
         return normalize_word(raw[1:])
-    if (first == "h" or first == "H" or first == "w" or first == "W") and (
-        raw[:4].lower() == "www." or raw[:7].lower() in ("http://", "https:/")
-    ):
+    if _URL_LIKE_RE.match(raw):
         return URL_TOKEN
     if _HAS_ALPHA_RE.search(raw):
         return normalize_word(raw)
@@ -298,43 +288,106 @@ def _spaced_runs(clean: str) -> list[tuple[int, int, str]]:
 
 
 class ChunkCache(dict):
-    """A bounded cache of whitespace-separated chunk -> its normalised tokens.
+    """A bounded cache of whitespace-separated chunk -> (raw tokens, normalised tokens).
 
-    No token pattern crosses whitespace, so tokenising chunk by chunk equals tokenising the whole
-    text; chat chunks ("you", "lol", "idiot!!") repeat so much that most are a dictionary hit.
+    Tokens never cross whitespace, so a message is tokenised chunk by chunk; chat chunks ("you",
+    "lol", "idiot!!") repeat so much that almost every one is a dictionary hit, and nltk's
+    TweetTokenizer (~100 µs a tweet) only runs on chunks never seen before.
     """
 
     limit = 500_000
 
-    def __missing__(self, chunk: str) -> tuple[str, ...]:
+    def __missing__(self, chunk: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         if len(self) >= self.limit:
             self.clear()
+        raw = tuple(_tokenize_chunk(chunk))
         cache = _CACHE
-        value = tuple([cache[raw] for raw in TOKEN_RE.findall(chunk)])
+        value = (raw, tuple([cache[r] for r in raw]))
         self[chunk] = value
         return value
 
 
 _CHUNKS = ChunkCache()
+_TWEET_TOKENIZER = TweetTokenizer(preserve_case=True, match_phone_numbers=False)
+# an obfuscated word stays one token (TweetTokenizer would split "f*ck" into f, *, ck)
+_OBFUSCATED_RE = re.compile(
+    r"\$[^\W\d_][^\W_]*(?:[*!$@|]+[^\W_]+)*"  # $hit, $h1t
+    r"|[^\W_]+(?:[*!$@|#%+]+[^\W_]+)+[*$]*"  # f*ck, sh!t, b!tch, f**king
+    r"|[^\W_]+[*$]+(?![^\W_])"  # a$$, f***
+)
+
+
+_URL_START_RE = re.compile(r"(?:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,!?;:)\]]", re.IGNORECASE)
+_URL_LIKE_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)|^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,13}/",
+                          re.IGNORECASE)
+
+
+def _tokenize_chunk(chunk: str) -> list[str]:
+    """Raw tokens of one whitespace-free chunk: nltk's TweetTokenizer, obfuscated words kept whole."""
+    url = _URL_START_RE.match(chunk)
+    if url:  # a URL is one token, whatever its path looks like
+        return [url.group()] + (_tokenize_chunk(chunk[url.end():]) if url.end() < len(chunk) else [])
+    if chunk.startswith("@") and len(chunk) > 1 and _OBFUSCATED_RE.fullmatch(chunk[1:]) is None \
+            and re.fullmatch(r"@\w+", chunk):
+        return [chunk]
+    out: list[str] = []
+    pos = 0
+    for m in _OBFUSCATED_RE.finditer(chunk):
+        if m.start() > pos:
+            out.extend(_tweet_tokens(chunk[pos : m.start()]))
+        out.append(m.group())
+        pos = m.end()
+    if pos < len(chunk):
+        out.extend(_tweet_tokens(chunk[pos:]))
+    return out
+
+
+def _tweet_tokens(piece: str) -> list[str]:
+    try:
+        return _TWEET_TOKENIZER.tokenize(piece)
+    except TimeoutError:  # nltk's guard against adversarial input: fall back to characters
+        return [c for c in piece if not c.isspace()]
+
+
+def _chunk_spans(clean: str, start: int, end: int) -> list[tuple[str, str, int, int]]:
+    """(raw, normalised, start, end) of every token in clean[start:end], chunk by chunk."""
+    out = []
+    chunks = _CHUNKS
+    for m in _WS_CHUNK_RE.finditer(clean, start, end):
+        raw, norm = chunks[m.group()]
+        cursor = m.start()
+        for r, n in zip(raw, norm):
+            found = clean.find(r, cursor, m.end())
+            if found < 0:  # the tokenizer rewrote it (entities, long repeats): approximate span
+                found = min(cursor, m.end() - 1)
+                stop = min(found + len(r), m.end())
+            else:
+                stop = found + len(r)
+            out.append((r, n, found, stop))
+            cursor = stop
+    return out
+
+
+_WS_CHUNK_RE = re.compile(r"\S+")
 
 
 def _clean_tokens(clean: str) -> list[str]:
     """Normalised tokens of cleaned text, without spans (the fast path)."""
-    cache = _CACHE
-    if SPACED_RE.search(clean) is None:
-        out: list[str] = []
-        extend = out.extend
-        chunks = _CHUNKS
-        for chunk in clean.split():
-            extend(chunks[chunk])
-        return out
+    chunks = _CHUNKS
     out: list[str] = []
+    extend = out.extend
+    if SPACED_RE.search(clean) is None:
+        for chunk in clean.split():
+            extend(chunks[chunk][1])
+        return out
     pos = 0
     for start, end, joined in _spaced_runs(clean):
-        out.extend([cache[raw] for raw in TOKEN_RE.findall(clean, pos, start)])
+        for chunk in clean[pos:start].split():
+            extend(chunks[chunk][1])
         out.append(joined)
         pos = end
-    out.extend([cache[raw] for raw in TOKEN_RE.findall(clean, pos)])
+    for chunk in clean[pos:].split():
+        extend(chunks[chunk][1])
     return out
 
 
@@ -345,19 +398,14 @@ def token_strings(text: str) -> list[str]:
 
 def tokenize_clean(clean: str) -> list[Token]:
     """Tokenise already-cleaned text into normalised tokens with spans in that text."""
-    runs = _spaced_runs(clean) if SPACED_RE.search(clean) else []
-    cache = _CACHE
     tokens: list[Token] = []
-    ri = 0
-    for m in TOKEN_RE.finditer(clean):
-        start = m.start()
-        while ri < len(runs) and runs[ri][1] <= start:
-            ri += 1
-        if ri < len(runs) and runs[ri][0] <= start:
-            if start == runs[ri][0]:
-                tokens.append(Token(runs[ri][2], runs[ri][0], runs[ri][1]))
-            continue
-        tokens.append(Token(cache[m.group()], start, m.end()))
+    pos = 0
+    runs = _spaced_runs(clean) if SPACED_RE.search(clean) else []
+    for start, end, joined in runs:
+        tokens.extend(Token(n, a, b) for _, n, a, b in _chunk_spans(clean, pos, start))
+        tokens.append(Token(joined, start, end))
+        pos = end
+    tokens.extend(Token(n, a, b) for _, n, a, b in _chunk_spans(clean, pos, len(clean)))
     return tokens
 
 
