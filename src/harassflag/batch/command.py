@@ -51,6 +51,22 @@ def _summary_lines(s: BatchSummary) -> list[str]:
     return lines
 
 
+def field_options(fn):  # type: ignore[no-untyped-def]
+    """The --*-field options that name columns of JSONL, CSV and Parquet inputs (both engines)."""
+    for name, what in reversed(FIELD_HELP):
+        fn = click.option(f"--{name}-field", help=f"Field/column holding the {what}.")(fn)
+    return fn
+
+
+FIELD_HELP = (
+    ("text", "message text (JSONL, CSV, Parquet)"),
+    ("id", "message id"),
+    ("author", "author"),
+    ("channel", "channel or conversation"),
+    ("time", "timestamp"),
+)
+
+
 @click.command("batch")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
@@ -68,11 +84,7 @@ def _summary_lines(s: BatchSummary) -> list[str]:
     show_default=True,
     help="Input format; auto detects each input from its content.",
 )
-@click.option("--text-field", help="Field/column holding the message text (JSONL, CSV, Parquet).")
-@click.option("--id-field", help="Field/column holding the message id.")
-@click.option("--author-field", help="Field/column holding the author.")
-@click.option("--channel-field", help="Field/column holding the channel or conversation.")
-@click.option("--time-field", help="Field/column holding the timestamp.")
+@field_options
 @click.option(
     "--jobs",
     "-j",

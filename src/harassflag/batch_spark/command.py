@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from ..batch.command import field_options
+
 from ..errors import BadInputError
 from .runner import PARTITION_KEYS, SparkRunStats, run_spark_batch
 
@@ -76,11 +78,7 @@ def _conf(values: tuple[str, ...]) -> dict[str, str]:
     show_default=True,
     help="Input format; auto detects it from content (local) or the name.",
 )
-@click.option("--text-field", help="Field/column holding the message text.")
-@click.option("--id-field", help="Field/column holding the message id.")
-@click.option("--author-field", help="Field/column holding the author.")
-@click.option("--channel-field", help="Field/column holding the channel or conversation.")
-@click.option("--time-field", help="Field/column holding the timestamp.")
+@field_options
 @click.option("--only-flagged", is_flag=True, help="Write only flagged messages.")
 @click.option("--no-text", is_flag=True, help="Leave message text out of the output.")
 @click.option("--strict", is_flag=True, help="Stop at the first bad input row (exit code 4).")

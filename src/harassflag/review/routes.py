@@ -373,16 +373,9 @@ def build_review_router(
 
     # -- decisions ------------------------------------------------------------------------------
 
-    @router.post("/review/items/bulk-decision", include_in_schema=False)
-    def bulk_decision(
-        request: Request,
-        decision: Annotated[str, Form(max_length=32)] = "",
-        ids: Annotated[list[int] | None, Form(max_length=1000)] = None,
-        note: Annotated[str | None, Form(max_length=2000)] = None,
-        return_to: Annotated[str | None, Form(max_length=2000)] = None,
-        csrf_token: Annotated[str | None, Form(alias=CSRF_FIELD, max_length=128)] = None,
-        x_csrf_token: Annotated[str | None, Header()] = None,
-    ) -> Response:
+    def _checked_decision(request: Request, decision: str, csrf_token: str | None,
+                          x_csrf_token: str | None):  # type: ignore[no-untyped-def]
+        """The signed-in moderator for a decision POST, or the error response to send."""
         checked = check_post(request, csrf_token, x_csrf_token)
         if isinstance(checked, Response):
             return checked
@@ -393,6 +386,21 @@ def build_review_router(
                 "Unknown decision",
                 f"decision must be one of {', '.join(DECISIONS)}",
             )
+        return checked
+
+    @router.post("/review/items/bulk-decision", include_in_schema=False)
+    def bulk_decision(
+        request: Request,
+        decision: Annotated[str, Form(max_length=32)] = "",
+        ids: Annotated[list[int] | None, Form(max_length=1000)] = None,
+        note: Annotated[str | None, Form(max_length=2000)] = None,
+        return_to: Annotated[str | None, Form(max_length=2000)] = None,
+        csrf_token: Annotated[str | None, Form(alias=CSRF_FIELD, max_length=128)] = None,
+        x_csrf_token: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        checked = _checked_decision(request, decision, csrf_token, x_csrf_token)
+        if isinstance(checked, Response):
+            return checked
         decided = queue.bulk_decide(ids or [], decision, checked.moderator, note or None)
         if _wants_json(request):
             return JSONResponse(
@@ -414,16 +422,9 @@ def build_review_router(
         csrf_token: Annotated[str | None, Form(alias=CSRF_FIELD, max_length=128)] = None,
         x_csrf_token: Annotated[str | None, Header()] = None,
     ) -> Response:
-        checked = check_post(request, csrf_token, x_csrf_token)
+        checked = _checked_decision(request, decision, csrf_token, x_csrf_token)
         if isinstance(checked, Response):
             return checked
-        if decision not in DECISIONS:
-            return problem(
-                422,
-                "bad-decision",
-                "Unknown decision",
-                f"decision must be one of {', '.join(DECISIONS)}",
-            )
         try:
             item = queue.decide(item_id, decision, checked.moderator, note or None)
         except ItemNotFoundError:
