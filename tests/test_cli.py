@@ -219,3 +219,25 @@ def test_console_script_scores_like_the_library(tiny_model_dir) -> None:
     from harassflag import load_model
 
     assert json.loads(r.stdout)["scores"] == load_model(tiny_model_dir).score("you are an idiot")[0].scores
+
+
+def test_flag_heads_policy_is_stored_and_used(tmp_path, synthetic):
+    """`--flag-heads` decides which heads flag a message; the model applies it when scoring."""
+    from harassflag import load_model
+
+    csv = tmp_path / "train.csv"
+    rows = ["text,harassment,offensive"] + [
+        f'"{t}",{h},{o}' for t, h, o in zip(synthetic.texts, synthetic.labels["harassment"],
+                                            synthetic.labels["offensive"])]
+    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "policy"
+    r = run("train", "--train-file", str(csv), "--head-column", "harassment=harassment",
+                "--head-column", "offensive=offensive", "--flag-heads", "offensive", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    model = load_model(out)
+    assert model.flag_heads == ("offensive",)
+    res = model.score(["this game is fucking broken", "thanks for the help"])
+    assert [s.flagged for s in res] == [s.categories["offensive"] for s in res]
+    bad = run("train", "--train-file", str(csv), "--label-column", "harassment", "--flag-heads", "nope",
+                  "--out", str(tmp_path / "x"))
+    assert bad.returncode != 0 and "--flag-heads" in bad.stderr

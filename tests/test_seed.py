@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -26,7 +27,7 @@ from harassflag.seed import (
 from harassflag.seed.build_seed import COUNTS_END, COUNTS_START, norm_key
 from harassflag.seed.functional_cases import MIN_CASES
 from harassflag.seed.obfuscate import FAMILIES, obfuscate
-from harassflag.seed.seed_templates import CATEGORIES
+from harassflag.seed.seed_templates import CATEGORIES, V2_SIZES
 
 FUNCTIONALITIES = {
     "threat_no_profanity": 1,
@@ -49,6 +50,19 @@ FUNCTIONALITIES = {
     "obf_elongated": 1,
     "obf_homoglyph": 1,
     "obf_zero_width": 1,
+}
+V2_SEED_SHA256 = "24978c68d42834b45872b2552e40b9af9b0e2a558ced9ad8593911004eb24e8c"
+"""sha256 of seed.jsonl as committed at v2: v3 may add rows, never change or reorder these."""
+V3_EXTENDED = {
+    "pile_on",
+    "threat_expose",
+    "threat_violence",
+    "ordinary_chat",
+    "violent_idiom",
+    "stalking",
+    "negation",
+    "exclusion",
+    "identity_attack",
 }
 SEED_KEYS = ["id", "text", "harassment", "hate", "offensive", "category", "template", "split"]
 
@@ -256,3 +270,31 @@ def test_loaders_report_a_broken_file_by_line(tmp_path: Path) -> None:
 
 def test_load_functional_matches_the_file(functional: list[dict]) -> None:
     assert load_functional() == functional
+
+
+def _is_v2_unit(template_id: str) -> bool:
+    category, unit = template_id.split("/")
+    n_templates, n_free = V2_SIZES[category]
+    if unit.startswith("ff"):
+        return int(unit[2:]) <= -(-n_free // 4)
+    return int(unit) <= n_templates
+
+
+def test_v3_keeps_every_v2_row_byte_for_byte() -> None:
+    lines = SEED_PATH.read_bytes().splitlines(keepends=True)
+    v2 = b"".join(line for line in lines if _is_v2_unit(json.loads(line)["template"]))
+    assert hashlib.sha256(v2).hexdigest() == V2_SEED_SHA256
+    assert len(v2) < SEED_PATH.stat().st_size
+
+
+def test_v3_extends_the_weak_categories(rows: list[dict]) -> None:
+    for category, spec in CATEGORIES.items():
+        n_templates, n_free = V2_SIZES[category]
+        added = (len(spec["templates"]) - n_templates, len(spec["freeform"]) - n_free)
+        assert added == ((16, 6) if category in V3_EXTENDED else (0, 0)), category
+    new_units = defaultdict(set)
+    for r in rows:
+        if not _is_v2_unit(r["template"]):
+            new_units[r["category"]].add(r["split"])
+    assert set(new_units) == V3_EXTENDED
+    assert all(splits == set(SPLITS) for splits in new_units.values()), new_units

@@ -60,8 +60,10 @@ def _report_bad_rows(bad: list, path: str) -> None:
 @click.option("--c", "c_grid", default="1,2,4", show_default=True,
               help="Comma-separated values of C tried per head (chosen on validation data).")
 @click.option("--jobs", default=2, show_default=True, help="Parallel fits.")
+@click.option("--flag-heads", default="harassment,hate", show_default=True,
+              help="Policy: heads whose positive decision sets `flagged` (e.g. harassment,hate,offensive).")
 def train(out, data_dir, train_file, text_column, label_column, head_column, strict, with_public, use_seed,
-          seed_weight, feedback, feedback_weight, c_grid, jobs) -> None:
+          seed_weight, feedback, feedback_weight, c_grid, jobs, flag_heads) -> None:
     """Train a model (default: all public datasets + the seed set -> models/default)."""
     from .artifact import save_model
     from .recipes import RecipeOptions, build_training_sets
@@ -91,7 +93,14 @@ def train(out, data_dir, train_file, text_column, label_column, head_column, str
     _say("loading training data")
     train_set, val_set = build_training_sets(recipe)
     _say(f"training rows: {len(train_set)}; validation rows: {len(val_set) if val_set else 'holdout'}")
-    model = fit_model(train_set, val_set, TrainOptions(c_grid=grid, n_jobs=jobs), progress=_say)
+    from .heads import HEADS
+
+    policy = tuple(h.strip() for h in flag_heads.split(",") if h.strip())
+    unknown = [h for h in policy if h not in HEADS]
+    if unknown or not policy:
+        raise click.BadParameter(f"heads are {', '.join(HEADS)}; got {flag_heads!r}", param_hint="--flag-heads")
+    model = fit_model(train_set, val_set, TrainOptions(c_grid=grid, n_jobs=jobs, flag_heads=policy),
+                      progress=_say)
     model.manifest["datasets"] = train_set.meta.get("sources", [])
     model.manifest["validation_sets"] = val_set.meta.get("sources", []) if val_set else []
     model.manifest["recipe"] = {"public": public, "seed": recipe.seed, "seed_weight": seed_weight,

@@ -19,7 +19,7 @@ from pathlib import Path
 from .fill import fill_template
 from .functional_cases import build_functional_cases
 from .obfuscate import FAMILIES, obfuscate
-from .seed_templates import CATEGORIES, SLOTS
+from .seed_templates import CATEGORIES, SLOTS, V2_SIZES
 
 SEED = "harassflag-seed-2026-11"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -30,9 +30,13 @@ COUNTS_START = "<!-- counts:start (written by build_seed, do not edit) -->"
 COUNTS_END = "<!-- counts:end -->"
 
 ROWS_PER_CATEGORY = {1: 270, 0: 200}
-"""Target rows per category by harassment label: 10 harassment and 13 negative categories.
+"""Target rows per category by harassment label at v2: 10 harassment and 13 negative categories.
 With 32 templates per category this gives 8 fillings per harassment template and 6 per negative
-one (v2, 2026-11): many templates, few fillings each, so templates and not fillings dominate."""
+one (v2, 2026-11): many templates, few fillings each, so templates and not fillings dominate.
+Templates added later (v3) get the same number of fillings, so extended categories grow."""
+
+FREEFORM_GROUP_SIZE = 4
+"""Hand-written messages are split in batches of up to this many."""
 
 SPLIT_SHARE = {"val": 0.15, "test": 0.15}
 SPLITS = ("train", "val", "test")
@@ -147,90 +151,132 @@ def norm_key(text: str) -> str:
 
 
 def _template_units(category: str, spec: dict) -> list[dict]:
-    """Templates and small groups of hand-written messages: the units that are split."""
+    """Templates and small groups of hand-written messages: the units that are split.
+
+    Units carry the version that added them. Hand-written messages of a later version start a new
+    batch, so the batches (and rows) of earlier versions stay as they were.
+    """
+    n_templates, n_free = V2_SIZES[category]
     units = []
     for i, entry in enumerate(spec["templates"], start=1):
         template, overrides = entry if isinstance(entry, tuple) else (entry, {})
-        units.append({"id": f"{category}/{i:02d}", "template": template, "overrides": overrides})
+        units.append(
+            {
+                "id": f"{category}/{i:02d}",
+                "template": template,
+                "overrides": overrides,
+                "version": 2 if i <= n_templates else 3,
+            }
+        )
     freeform = spec["freeform"]
-    group_size = 4
-    for g, start in enumerate(range(0, len(freeform), group_size), start=1):
-        units.append({"id": f"{category}/ff{g}", "messages": freeform[start : start + group_size]})
+    group = 0
+    for version, batch in ((2, freeform[:n_free]), (3, freeform[n_free:])):
+        for start in range(0, len(batch), FREEFORM_GROUP_SIZE):
+            group += 1
+            units.append(
+                {
+                    "id": f"{category}/ff{group}",
+                    "messages": batch[start : start + FREEFORM_GROUP_SIZE],
+                    "version": version,
+                }
+            )
     return units
 
 
 def _assign_splits(category: str, units: list[dict]) -> dict[str, str]:
-    """About 70/15/15 by unit, at least one unit per split, shuffled by a category-seeded rng."""
-    ids = [u["id"] for u in units]
-    random.Random(f"{SEED}/split/{category}").shuffle(ids)
-    n = len(ids)
-    n_test = max(1, round(SPLIT_SHARE["test"] * n))
-    n_val = max(1, round(SPLIT_SHARE["val"] * n))
+    """About 70/15/15 by unit, at least one unit per split, shuffled by a category-seeded rng.
+
+    Each version's units are shuffled on their own (v2 with its original seed), so adding units
+    in a later version never moves an existing unit to another split.
+    """
     split = {}
-    for i, uid in enumerate(ids):
-        split[uid] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
+    for version in sorted({u["version"] for u in units}):
+        ids = [u["id"] for u in units if u["version"] == version]
+        salt = "split" if version == 2 else f"split-v{version}"
+        random.Random(f"{SEED}/{salt}/{category}").shuffle(ids)
+        n = len(ids)
+        n_test = max(1, round(SPLIT_SHARE["test"] * n))
+        n_val = max(1, round(SPLIT_SHARE["val"] * n))
+        for i, uid in enumerate(ids):
+            split[uid] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
     return split
 
 
+def _unit_candidates(
+    category: str,
+    harassment: int,
+    unit: dict,
+    per_template: int,
+    seen: set[str],
+    family_turn: list[int],
+) -> list[tuple[str, dict, str]]:
+    """(text, overrides, clean text) drafts of one unit; `family_turn` is a shared counter."""
+    rng = random.Random(f"{SEED}/{unit['id']}")
+    if "messages" in unit:
+        drafts = [(m if isinstance(m, tuple) else (m, {})) for m in unit["messages"]]
+        return [(text, ov, text) for text, ov in drafts]
+    candidates: list[tuple[str, dict, str]] = []
+    attempts = 0
+    while len(candidates) < per_template and attempts < per_template * 12:
+        attempts += 1
+        clean = fill_template(unit["template"], SLOTS, rng)
+        plain = category in NO_OBFUSCATION_CATEGORIES
+        text = stylize(clean, rng, allow_upper=not plain)
+        obf = category == "obfuscated" or (not plain and rng.random() < OBFUSCATE_RATE[harassment])
+        if obf:
+            family = FAMILIES[family_turn[0] % len(FAMILIES)]
+            family_turn[0] += 1
+            text = obfuscate(text, family, rng)
+        if norm_key(text) in seen or any(norm_key(text) == norm_key(c[0]) for c in candidates):
+            continue
+        candidates.append((text, unit["overrides"], clean))
+    return candidates
+
+
 def build_seed_rows() -> list[dict]:
-    """Every seed row, in a fixed order."""
-    rows: list[dict] = []
+    """Every seed row, in a fixed order: by category, each version's rows after the previous ones.
+
+    Units of each version are generated in a pass of their own (own obfuscation rotation, texts
+    of earlier versions taking precedence), so later versions add rows without changing old ones.
+    Fillings per template stay those of v2 (computed from the v2 template and message counts).
+    """
+    by_category: dict[str, list[dict]] = {c: [] for c in CATEGORIES}
     seen: set[str] = set()
-    family_turn = 0
+    plan = []
     for category, spec in CATEGORIES.items():
-        harassment = spec["harassment"]
         units = _template_units(category, spec)
-        splits = _assign_splits(category, units)
-        n_free = sum(len(u.get("messages", [])) for u in units)
-        n_templates = sum(1 for u in units if "template" in u)
-        per_template = -(-(ROWS_PER_CATEGORY[harassment] - n_free) // n_templates)
-        for unit in units:
-            rng = random.Random(f"{SEED}/{unit['id']}")
-            if "messages" in unit:
-                drafts = [(m if isinstance(m, tuple) else (m, {})) for m in unit["messages"]]
-                candidates = [(text, ov, text) for text, ov in drafts]
-            else:
-                candidates = []
-                attempts = 0
-                while len(candidates) < per_template and attempts < per_template * 12:
-                    attempts += 1
-                    clean = fill_template(unit["template"], SLOTS, rng)
-                    plain = category in NO_OBFUSCATION_CATEGORIES
-                    text = stylize(clean, rng, allow_upper=not plain)
-                    obf = category == "obfuscated" or (
-                        not plain and rng.random() < OBFUSCATE_RATE[harassment]
-                    )
-                    if obf:
-                        family = FAMILIES[family_turn % len(FAMILIES)]
-                        family_turn += 1
-                        text = obfuscate(text, family, rng)
-                    if norm_key(text) in seen or any(
-                        norm_key(text) == norm_key(c[0]) for c in candidates
-                    ):
+        n_templates, n_free = V2_SIZES[category]
+        per_template = -(-(ROWS_PER_CATEGORY[spec["harassment"]] - n_free) // n_templates)
+        plan.append((category, spec, units, _assign_splits(category, units), per_template))
+    for version in (2, 3):
+        family_turn = [0]
+        for category, spec, units, splits, per_template in plan:
+            harassment = spec["harassment"]
+            for unit in (u for u in units if u["version"] == version):
+                k = 0
+                for text, overrides, clean in _unit_candidates(
+                    category, harassment, unit, per_template, seen, family_turn
+                ):
+                    key = norm_key(text)
+                    if key in seen:
                         continue
-                    candidates.append((text, unit["overrides"], clean))
-            k = 0
-            for text, overrides, clean in candidates:
-                key = norm_key(text)
-                if key in seen:
-                    continue
-                seen.add(key)
-                k += 1
-                rows.append(
-                    {
-                        "id": f"{unit['id']}-{k:02d}",
-                        "text": text,
-                        "harassment": harassment,
-                        "hate": overrides.get("hate", spec["hate"]),
-                        "offensive": offensive_label(
-                            clean, category, overrides.get("offensive", "auto")
-                        ),
-                        "category": category,
-                        "template": unit["id"],
-                        "split": splits[unit["id"]],
-                    }
-                )
-    return rows
+                    seen.add(key)
+                    k += 1
+                    by_category[category].append(
+                        {
+                            "id": f"{unit['id']}-{k:02d}",
+                            "text": text,
+                            "harassment": harassment,
+                            "hate": overrides.get("hate", spec["hate"]),
+                            "offensive": offensive_label(
+                                clean, category, overrides.get("offensive", "auto")
+                            ),
+                            "category": category,
+                            "template": unit["id"],
+                            "split": splits[unit["id"]],
+                        }
+                    )
+    return [row for rows in by_category.values() for row in rows]
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:

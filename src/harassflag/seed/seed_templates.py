@@ -4,6 +4,8 @@ Version 2 (2026-11) roughly doubled every category: the `_extend` calls at the e
 add templates and hand-written messages written to cover more ways of harassing (and of not
 harassing) in more sentence shapes, so held-out templates are less often phrased unlike anything in
 training. New templates are appended, so the ids of the first version stay the same.
+Version 3 (2026-11-28) appends 16 templates and 6 messages to the nine categories the model was
+weakest on in the validation split; `V2_SIZES` marks where v3 starts, so v2 rows stay unchanged.
 
 Template syntax: `{slot}` draws a value from SLOTS (values may hold slots themselves) and
 `[a|b|c]` picks one inline alternative. A template is a string, or a `(string, overrides)` pair
@@ -1844,5 +1846,286 @@ _extend(
         "anyone know a good dentist near the station?",
         "we're at the back table, wave when you get in",
         "my number changed, here's the new one",
+    ],
+)
+
+# Sizes (templates, hand-written messages) per category at v2: the generator keeps the splits and
+# rows of these units as they were and treats everything after them as v3.
+V2_SIZES: dict[str, tuple[int, int]] = {
+    name: (len(spec["templates"]), len(spec["freeform"])) for name, spec in CATEGORIES.items()
+}
+
+# --------------------------------------------------------------------------- v3 (2026-11-28)
+# Categories the model was weakest on in the seed validation split get 16 more templates and 6
+# more hand-written messages each, in sentence shapes and vocabulary the seed did not have yet.
+# Appended after V2_SIZES so every v2 id, split and row stays the same.
+
+_extend(
+    "pile_on",
+    [
+        "who's free {time}? we're [raiding|flooding|taking over] {target}'s stream, bring everyone",
+        "everyone report {target}'s account, [pick|choose|use] 'harassment' as the reason",
+        "let's make {target} quit {platform} for good. one message each is enough",
+        "who wants to spam {mention}? first one to get a reply wins",
+        "ratio this clown {mention}, quote tweet with the worst thing you can think of",
+        "dm me if you want in on the {target} thing {time}, we need numbers",
+        "{target} just went live. you all know what to do 😈",
+        "flood {target}'s [comments|inbox|mentions|replies] until [he|she|they] [deletes|locks|privates] the account",
+        "post {target}'s [selfie|profile pic|old photo] in {channel} and let people go at it",
+        "rate {target}'s [face|outfit|voice] out of 10 in the replies, be honest 😂",
+        "anyone with a spare account, go downvote everything {target} has ever posted",
+        "[screenshot|clip|quote] {target} and make it the server meme. [he|she|they] will hate it",
+        "make sure {target} sees every reply. tag [him|her|them] in all of it",
+        "{target} blocked me so you guys have to tell [him|her|them] for me. get creative",
+        "call {target}'s [work|shop|school] and leave reviews till they fire [him|her|them]",
+        "we should all [unfollow|mute|ignore] {target} at once and then tell [him|her|them] why. in public",
+    ],
+    [
+        "ok squad, same time as last night. she's streaming again so let's fill the chat with clown emojis",
+        "the more of us report him the faster his account goes down, just do it",
+        "if every one of you sends one message he'll crack by friday",
+        "who's got alts? need like ten of them in her live in five minutes",
+        "her new post is up. go make it the worst day of her life",
+        "drop his handle in every server you're in, someone will know where he works",
+    ],
+)
+
+_extend(
+    "threat_violence",
+    [
+        "you'll regret this {target}. not today, but you will",
+        "watch yourself {time}, {target}",
+        "I'll make you pay for what you said, {target}",
+        "accidents happen {target}. especially to people who talk like you",
+        "it'd be a shame if something happened to your [car|bike|dog|front window] {target}",
+        "{target} I know what time you leave {place}. see you soon",
+        "keep talking {target}. we'll see how brave you are when I'm standing in front of you",
+        "you won't be smiling {time} {target}, I promise you that",
+        "{target} I'd sleep with one eye open if I were you",
+        "next time you walk past {place} alone, remember this message {target}",
+        "I've got friends who'd love to meet you {target}. they don't talk much",
+        "{target} you better hope we never end up in the same room",
+        "say that again and I'll put you in the hospital {target}",
+        "there's nobody around {place} at night {target}. just saying",
+        "I'm going to hurt you so badly you'll never [post|speak|show your face] again, {target}",
+        "enjoy {time} {target}, it might be your last quiet one",
+    ],
+    [
+        "people who cross me don't usually do it twice",
+        "I'd be careful crossing the road from now on if I were you",
+        "one day you'll open your door and I'll be there. remember that",
+        "you got lucky this time. next time you won't",
+        "I hope your brakes hold up. would be terrible if they didn't",
+        "go ahead and laugh. I'll be the last thing you see one of these nights",
+    ],
+)
+
+_extend(
+    "threat_expose",
+    [
+        "{target} I'll tell everyone you're [gay|trans|bi] unless you do what I say",
+        "one more word and these screenshots go straight to your {relation}, {target}",
+        "{target} you've got until {time} to pay or the video goes to everyone in your contacts",
+        "funny how nobody on {platform} knows your real name is {name}. yet",
+        "I have your address, {target}. {address}. want me to post it?",
+        "how would your {relation} feel about what you sent me, {target}? want to find out?",
+        "{target} send me [more|another|one more] or I share the [pics|video|nudes] with your whole school",
+        "I found your [linkedin|employer|workplace] {target}. the whole company gets our chat logs tomorrow",
+        "{target} drop the report or I post your [medical|therapy|rehab] history in {channel}",
+        "everyone in {channel} is about to learn who {target} really is. name, face, school",
+        "I kept everything you ever sent me {target}. think carefully before you block me",
+        "{target} your [ex|sister|mom] gave me some interesting photos. should I share them?",
+        "a little birdie told me where {target} lives. [{address}|{street}], right?",
+        "{target} $200 by {time} or your {relation} gets the folder",
+        "I'm making a thread with your face, your real name and your job, {target}. enjoy",
+        "keep ignoring me {target} and see what ends up on {platform}",
+    ],
+    [
+        "your parents don't know about your girlfriend do they. they will by sunday",
+        "pay what you owe me or i forward the whole chat to your wife",
+        "i've got the receipts. one more word and they go to HR",
+        "guess whose dm screenshots are going in the family group chat tonight",
+        "you don't want your real name attached to those posts. so do what i ask",
+        "the video stays private as long as you keep sending. your choice",
+    ],
+)
+
+_extend(
+    "stalking",
+    [
+        "I saw you at {place} {time_past} {target}. you didn't see me though",
+        "I've been watching your house {target}. your lights go off at eleven",
+        "why did you block me {target}? I made a new account, you can't get rid of me",
+        "{target} you wore [the green jacket|your red hoodie|those new boots] {time_past}. looked good. I was right behind you",
+        "{target} I know you read my messages. I can see you're online. answer me",
+        "I followed your [sister|friend|mom] on {platform} so I can still see what you're up to {target}",
+        "{target} I waited outside {place} for three hours {time_past}. why didn't you come out",
+        "this is my [fourth|fifth|tenth] account {target}. I'll make a hundred more",
+        "{target} your car was parked at {place} {time_past}. who were you visiting?",
+        "I check your location every night {target}, I just want to know you're home",
+        "{target} I'll be sitting outside {place} {time} until you talk to me",
+        "I called your [work|school|gym] to ask when you're in {target}. they were very helpful",
+        "{target} I mapped every place you've tagged this year. you're very predictable",
+        "you changed your number {target}. took me a day to find the new one",
+        "{target} every time you log off I log into your old account to see who you talk to",
+        "I know your routine better than you do {target}. gym, coffee, {place}, home",
+    ],
+    [
+        "you looked tired at the station this morning. you should sleep more",
+        "your friends won't tell me where you moved but i'll find out",
+        "i'm across the street right now. come to the window",
+        "blocking me on every app just means i'll try harder",
+        "i know you got my flowers, the neighbour took them in",
+        "why were you out so late last night? i waited up",
+    ],
+)
+
+_extend(
+    "exclusion",
+    [
+        "{target} we made a new group without you. don't bother asking why",
+        "nobody invited you {target}. read the room and go",
+        "{target} you're not part of this team anymore, hand in your [key|badge|role]",
+        "the rest of us agreed: {target} isn't welcome at {place} {time}",
+        "{target} stop showing up to [practice|rehearsal|raids|game night], we replaced you",
+        "pretend {target} isn't in {channel}. don't reply to anything [he|she|they] says",
+        "{target} this server is for people we actually like. you know where the exit is",
+        "sorry {target}, the table is full. it'll always be full for you",
+        "{target} you were never one of us and you never will be",
+        "can someone kick {target} already? [he|she|they] ruins every call",
+        "{target} the invite was a mistake. leave before we remove you",
+        "do us a favour {target} and find some other [friends|group|guild|server]",
+        "{target} we all left the old chat to get away from you, take the hint",
+        "no {target}, you can't sit with us. not {time}, not ever",
+        "we voted {target}. it was unanimous. you're out",
+        "{target} don't come to the [party|wedding|reunion|game], nobody wants you there",
+    ],
+    [
+        "we moved the whole group to a new chat. you weren't added for a reason",
+        "please stop joining our calls, everyone goes quiet when you're there",
+        "the group is full. for you it always will be",
+        "literally everyone is happier when you're not around, so don't come",
+        "we're doing the trip without you this year. and next year",
+        "you're the only one not invited and that's on purpose",
+    ],
+)
+
+_extend(
+    "identity_attack",
+    [
+        "{target} nobody takes you seriously because you're {identity_adj}, get used to it",
+        "of course {target} messed it up, what do you expect from a {identity_sg}",
+        "{target} go back to {country} and take your family with you",
+        "{target} your kind shouldn't be allowed to [vote|teach|work here|have kids]",
+        "{target} the only reason you got hired is because you're {identity_adj}",
+        "nobody wants a {identity_adj} [captain|manager|mod|teammate], {target}. step down",
+        "{target} you people ruin every [neighbourhood|server|school|team] you touch",
+        "I'm not playing with {target}, [he's|she's|they're] {identity_adj} and it shows",
+        "{target} keep your {identity_adj} nonsense out of this chat or leave",
+        "{target} people like you are the reason this country is falling apart",
+        "{target} being {identity_adj} isn't a personality. being quiet would be better",
+        "{target} you'll always be a {identity_sg} to us, no matter how long you live here",
+        "{target} you {identity_adj} types are all the same, lazy and loud",
+        "{target} I hope your whole {identity_adj} family [gets deported|moves away|disappears]",
+        "nobody hires {identity_pl} like {target} for a reason",
+        "{target} of course a {identity_sg} would cry about this",
+    ],
+    [
+        "you only got into that school because of a diversity quota and everyone knows it",
+        "your accent makes me want to hang up every time, learn the language or leave",
+        "women like you should stay out of ranked, you're ruining it",
+        "you were born wrong and no surgery fixes that",
+        "nobody in this office wants to share a kitchen with someone like you",
+        "your god is fake and so are you. people like you should be banned from this country",
+    ],
+)
+
+_extend(
+    "ordinary_chat",
+    [
+        "send me the pics from the party {target}? I'm making an album",
+        "is it ok if I post the group photo from {time_past}, {target}? you're in it",
+        "{target} what's your address again? I want to mail you the [book|invitation|gift]",
+        "my new address is {address}, for anyone sending cards",
+        "{target} can I screenshot your message? I want to show my {relation} the recipe",
+        "meet you at {place} {time} {target}? text me when you're close",
+        "{target} I saw you at {place} {time_past}, should have said hi!",
+        "do you mind if I share your number with my {relation}, {target}? they need a plumber",
+        "{target} are you ok with me tagging you in the photos?",
+        "I'll pick you up from {place} {time}, what door should I wait at {target}?",
+        "{target} your package came to my place by mistake, I'll drop it off {time}",
+        "anyone going to {place} {time}? I can give two people a ride",
+        "{target} you're muted btw, we can't hear you",
+        "I deleted the photo you didn't like {target}, sorry about that",
+        "{target} can you send pics of the apartment before I sign?",
+        "{target} I'm outside, the gate code didn't work",
+    ],
+    [
+        "sharing my location till i get home safe, just in case",
+        "can someone send the pics from saturday? my phone died halfway through",
+        "i know where you live now lol, see you at the housewarming",
+        "happy to show you around campus, just tell me when you land",
+        "don't post the video of me singing pls 😭 unless it's the good one",
+        "my landlord finally fixed the door, come over whenever",
+    ],
+)
+
+_extend(
+    "violent_idiom",
+    [
+        "{target} you absolutely [demolished|wrecked|annihilated] that exam",
+        "we [slaughtered|crushed|massacred] them in the second half, what a game",
+        "that drummer was beating the life out of his kit {time_past}",
+        "{target} your guitar solo just killed me, replay it",
+        "I'm going to [murder|destroy|wreck] this pizza, I haven't eaten all day",
+        "we're going to [bury|obliterate|dismantle] them in {game} {time}, {target} you in?",
+        "{target} this chili is [lethal|deadly|killer], what did you put in it",
+        "the final exam [murdered|destroyed|ended] me, I'll never recover",
+        "{target} you [stabbed|knifed] me in the back in {game} and I respect it",
+        "just [butcher|chop|slaughter] the onions and throw them in, {target}",
+        "the bass on this track hits like a [truck|brick|sledgehammer]",
+        "{target} I'd take a bullet for your [cookies|playlist|lasagna]",
+        "our goalie [executed|nailed] that save, absolute assassin",
+        "{target} your speech [knocked them dead|brought the house down|slayed] {time_past}",
+        "I'm [dying|dead|deceased] at {target}'s [meme|joke|story] 💀",
+        "{target} go [kill|smash|destroy] that interview {time}, you got this",
+    ],
+    [
+        "that sprint finish was brutal, she ran him into the ground",
+        "the new boss fight straight up assassinated me ten times in a row",
+        "he strangled that high note and the crowd went wild",
+        "we got absolutely shot down in the debate final but it was fun",
+        "this hot sauce is trying to kill me and i'm letting it",
+        "my study group beat the chemistry paper to death, i think we all passed",
+    ],
+)
+
+_extend(
+    "negation",
+    [
+        "{target} you're not a loser, you just had a bad [week|match|day]",
+        "nobody here thinks you're [stupid|useless|a joke] {target}",
+        "I would never hurt you {target}, you know that",
+        "{target} no one wants you to leave, honestly",
+        "you're not [ugly|annoying|pathetic|a failure] {target}, stop saying that about yourself",
+        "{target} I'm not going to post your pics or anything, relax",
+        "nobody is going to raid your stream {target}, that was a joke from another server",
+        "{target} I don't know where you live and I don't want to, that's your business",
+        "you are not a {insult} {target}, whoever told you that was wrong",
+        "{target} nobody's kicking you out, we want you in the group",
+        "I'm not mad at you {target} and I'm definitely not going to [report|expose|block] you",
+        "{target} no one is laughing at you, we're laughing at the bug",
+        "you don't deserve any of the hate you got, {target}",
+        "{target} never think you're [worthless|too much|a burden], not for a second",
+        "it's not your fault {target}, and you're not stupid for asking",
+        "{target} I'm not following you, I just live on {street} too haha",
+    ],
+    [
+        "none of us think you're a bad player, you carried us twice",
+        "i'm not threatening you, i'm saying i'll be at the meeting too",
+        "no one's going to share your screenshots, the mods deleted them",
+        "you're not being dramatic, what happened to you was awful",
+        "i'd never tell your parents, it's your story to tell",
+        "nobody in this chat wants you gone, you're stuck with us",
     ],
 )
