@@ -53,7 +53,7 @@ def test_feedback_is_added_to_training_and_recorded(tmp_path, synthetic):
     (set_name, by_scorer), = data["sets"].items()
     assert set_name.endswith(":holdout")
     held = feedback_holdout(load_feedback(fb))
-    assert by_scorer[f"harassflag:after"]["harassment"]["n"] == len(held) > 0
+    assert by_scorer["harassflag:after"]["harassment"]["n"] == len(held) > 0
     before_acc = by_scorer["harassflag:before (baseline)"]["harassment"]["accuracy"]
     after_acc = by_scorer["harassflag:after"]["harassment"]["accuracy"]
     # the held-out decisions were never trained on, yet the retrained model follows them better

@@ -25,7 +25,7 @@ _EXPORTS = {
     "Score": "harassflag.model",
     "Span": "harassflag.model",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = ["HEADS", "Model", "Score", "Span", "load_model", "save_model"]
 
 
 def __getattr__(name: str) -> Any:
