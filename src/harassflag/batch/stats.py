@@ -8,6 +8,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TOP_EXAMPLES = 25
+COUNTERS = (
+    "channel_total",
+    "channel_flagged",
+    "author_flagged",
+    "author_total",
+    "target_flagged",
+    "day_total",
+    "day_flagged",
+)
+"""The per-key counters of BatchStats (merged per chunk, saved in the checkpoint)."""
 
 
 @dataclass
@@ -38,15 +48,7 @@ class BatchStats(ChunkStats):
         self.scored += other.scored
         self.flagged += other.flagged
         self.written += other.written
-        for name in (
-            "channel_total",
-            "channel_flagged",
-            "author_flagged",
-            "author_total",
-            "target_flagged",
-            "day_total",
-            "day_flagged",
-        ):
+        for name in COUNTERS:
             getattr(self, name).update(getattr(other, name))
         self.examples = heapq.nsmallest(
             TOP_EXAMPLES, self.examples + other.examples, key=lambda e: (-e["score"], e["order"])
@@ -58,18 +60,7 @@ class BatchStats(ChunkStats):
             "scored": self.scored,
             "flagged": self.flagged,
             "written": self.written,
-            **{
-                name: dict(getattr(self, name))
-                for name in (
-                    "channel_total",
-                    "channel_flagged",
-                    "author_flagged",
-                    "author_total",
-                    "target_flagged",
-                    "day_total",
-                    "day_flagged",
-                )
-            },
+            **{name: dict(getattr(self, name)) for name in COUNTERS},
             "examples": self.examples,
         }
 
@@ -77,15 +68,7 @@ class BatchStats(ChunkStats):
     def from_json(cls, data: dict[str, Any]) -> BatchStats:
         """Rebuild from `to_json` output."""
         s = cls(scored=data["scored"], flagged=data["flagged"], written=data["written"])
-        for name in (
-            "channel_total",
-            "channel_flagged",
-            "author_flagged",
-            "author_total",
-            "target_flagged",
-            "day_total",
-            "day_flagged",
-        ):
+        for name in COUNTERS:
             setattr(s, name, Counter(data.get(name, {})))
         s.examples = list(data.get("examples", []))
         return s
