@@ -58,6 +58,15 @@ def field_options(fn):  # type: ignore[no-untyped-def]
     return fn
 
 
+explain_top_option = click.option(
+    "--explain-top",
+    type=click.IntRange(0, 50),
+    default=5,
+    show_default=True,
+    help="Explanation terms per flagged message (0: no explanations, faster).",
+)
+"""--explain-top, the same for both engines."""
+
 FIELD_HELP = (
     ("text", "message text (JSONL, CSV, Parquet)"),
     ("id", "message id"),
@@ -122,13 +131,7 @@ FIELD_HELP = (
     show_default=True,
     help="Progress display (auto: a bar on a terminal, lines otherwise).",
 )
-@click.option(
-    "--explain-top",
-    type=click.IntRange(0, 50),
-    default=5,
-    show_default=True,
-    help="Explanation terms per flagged message (0: no explanations, faster).",
-)
+@explain_top_option
 @click.option(
     "--chunk-size",
     type=click.IntRange(1, 1_000_000),

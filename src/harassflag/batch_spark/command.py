@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..batch.command import field_options
+from ..batch.command import explain_top_option, field_options
 
 from ..errors import BadInputError
 from .runner import PARTITION_KEYS, SparkRunStats, run_spark_batch
@@ -82,13 +82,7 @@ def _conf(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--only-flagged", is_flag=True, help="Write only flagged messages.")
 @click.option("--no-text", is_flag=True, help="Leave message text out of the output.")
 @click.option("--strict", is_flag=True, help="Stop at the first bad input row (exit code 4).")
-@click.option(
-    "--explain-top",
-    type=click.IntRange(0, 50),
-    default=5,
-    show_default=True,
-    help="Explanation terms per flagged message (0: none, faster).",
-)
+@explain_top_option
 @click.option(
     "--model",
     "model_path",
@@ -126,25 +120,17 @@ def batch_spark(
     conf,
 ) -> None:
     """Score JSONL, CSV or Parquet exports on Apache Spark into a Parquet dataset."""
-    stats = run_spark_batch(
-        inputs,
-        out,
-        master=master,
-        partition_by=partition_by,
-        fmt=fmt,
-        text_field=text_field,
-        id_field=id_field,
-        author_field=author_field,
-        channel_field=channel_field,
-        time_field=time_field,
-        model_path=model_path,
-        strict=strict,
-        only_flagged=only_flagged,
-        no_text=no_text,
-        explain_top=explain_top,
-        overwrite=overwrite,
-        conf=_conf(conf),
+    _run_and_report(
+        inputs, out, master=master, partition_by=partition_by, fmt=fmt, text_field=text_field,
+        id_field=id_field, author_field=author_field, channel_field=channel_field,
+        time_field=time_field, model_path=model_path, strict=strict, only_flagged=only_flagged,
+        no_text=no_text, explain_top=explain_top, overwrite=overwrite, conf=_conf(conf),
     )
+
+
+def _run_and_report(inputs, out, **options) -> None:  # type: ignore[no-untyped-def]
+    """Run the Spark engine, print the summary, and fail if nothing usable was read."""
+    stats = run_spark_batch(inputs, out, **options)
     for line in summary_lines(stats):
         click.echo(line, err=True)
     if stats.scored == 0 and stats.errors:
@@ -193,25 +179,9 @@ def run_from_batch_command(
         raise click.UsageError(f"{', '.join(used)}: not available with --engine spark")
     if fmt not in ("auto", "jsonl", "csv", "parquet"):
         raise click.UsageError(f"--engine spark reads jsonl, csv or parquet, not {fmt}")
-    stats = run_spark_batch(
-        [str(i) for i in inputs],
-        str(out),
-        master=master,
-        partition_by=partition_by,
-        fmt=fmt,
-        text_field=text_field,
-        id_field=id_field,
-        author_field=author_field,
-        channel_field=channel_field,
-        time_field=time_field,
-        model_path=model_dir,
-        strict=strict,
-        only_flagged=only_flagged,
-        no_text=no_text,
-        explain_top=explain_top,
-        overwrite=overwrite,
+    _run_and_report(
+        [str(i) for i in inputs], str(out), master=master, partition_by=partition_by, fmt=fmt,
+        text_field=text_field, id_field=id_field, author_field=author_field,
+        channel_field=channel_field, time_field=time_field, model_path=model_dir, strict=strict,
+        only_flagged=only_flagged, no_text=no_text, explain_top=explain_top, overwrite=overwrite,
     )
-    for line in summary_lines(stats):
-        click.echo(line, err=True)
-    if stats.scored == 0 and stats.errors:
-        raise BadInputError(f"no usable message in the input ({stats.errors:,} bad rows)")
