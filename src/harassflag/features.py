@@ -15,6 +15,7 @@ feature ("you are not an idiot"), and messages get global flags (addresses someo
 from __future__ import annotations
 
 import math
+from itertools import repeat
 from collections.abc import Sequence
 
 import numpy as np
@@ -308,8 +309,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         flat, lengths = self._flatten(X)
         n_docs = len(lengths)
         doc_of = np.repeat(np.arange(n_docs), lengths)
-        get = self.type_index_.get
-        tids = np.array([get(t, -1) for t in flat], dtype=np.int64)
+        tids = np.fromiter(map(self.type_index_.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
         known = tids >= 0
 
         # static features: (doc x type) @ (type x static). Unknown tokens become extra "types"

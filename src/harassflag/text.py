@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 from functools import lru_cache
+from itertools import chain
 import re
 import unicodedata
 from bisect import bisect_right
@@ -308,6 +309,21 @@ class ChunkCache(dict):
 
 
 _CHUNKS = ChunkCache()
+
+
+class NormCache(dict):
+    """chunk -> its normalised tokens only: the scoring fast path reads this with one C-level map."""
+
+    limit = 500_000
+
+    def __missing__(self, chunk: str) -> tuple[str, ...]:
+        if len(self) >= self.limit:
+            self.clear()
+        value = self[chunk] = _CHUNKS[chunk][1]
+        return value
+
+
+_NORM = NormCache()
 _TWEET_TOKENIZER = TweetTokenizer(preserve_case=True, match_phone_numbers=False)
 # an obfuscated word stays one token (TweetTokenizer would split "f*ck" into f, *, ck)
 _OBFUSCATED_RE = re.compile(
@@ -373,21 +389,16 @@ _WS_CHUNK_RE = re.compile(r"\S+")
 
 def _clean_tokens(clean: str) -> list[str]:
     """Normalised tokens of cleaned text, without spans (the fast path)."""
-    chunks = _CHUNKS
-    out: list[str] = []
-    extend = out.extend
+    lookup = _NORM.__getitem__
     if SPACED_RE.search(clean) is None:
-        for chunk in clean.split():
-            extend(chunks[chunk][1])
-        return out
+        return list(chain.from_iterable(map(lookup, clean.split())))
+    out: list[str] = []
     pos = 0
     for start, end, joined in _spaced_runs(clean):
-        for chunk in clean[pos:start].split():
-            extend(chunks[chunk][1])
+        out.extend(chain.from_iterable(map(lookup, clean[pos:start].split())))
         out.append(joined)
         pos = end
-    for chunk in clean[pos:].split():
-        extend(chunks[chunk][1])
+    out.extend(chain.from_iterable(map(lookup, clean[pos:].split())))
     return out
 
 
