@@ -15,8 +15,8 @@ feature ("you are not an idiot"), and messages get global flags (addresses someo
 from __future__ import annotations
 
 import math
-from itertools import repeat
 from collections.abc import Sequence
+from itertools import repeat
 
 import numpy as np
 import scipy.sparse as sp

@@ -16,12 +16,12 @@ scoring can never differ. It works in three steps:
 from __future__ import annotations
 
 import html
-from functools import lru_cache
-from itertools import chain
 import re
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
 
 from nltk.tokenize import TweetTokenizer
 from sklearn.base import BaseEstimator, TransformerMixin
