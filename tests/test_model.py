@@ -209,6 +209,22 @@ def test_explain_batch_matches_explain(model) -> None:
     assert model.explain_batch(texts, top=3) == [model.explain(t, top=3) for t in texts]
 
 
+def test_token_features_add_up_to_the_message_counts(model) -> None:
+    """Explanations attribute exactly the features scoring counts (all but the message-level flags)."""
+    import scipy.sparse as sp
+
+    fz = model.featurizer
+    rows = [token_strings(t) for t in [
+        "sam you are an idiot", "you are not a loser lol", "I'm such an idiot", "good game",
+        "@kim zzqxw unseenword you f*cking moron", "", "he said \"you idiot\" to me"]]
+    counts = fz._counts(rows).toarray()
+    pos, fid, row_of = fz.token_feature_pairs(rows)
+    assert row_of.size == sum(len(r) for r in rows)
+    summed = sp.coo_matrix((np.ones(pos.size), (row_of[pos], fid)), shape=counts.shape).toarray()
+    counts[:, fz.global_offset_:] = 0
+    np.testing.assert_array_equal(summed, counts)
+
+
 def test_explain_finds_the_insult_at_the_end_of_a_long_text(model) -> None:
     text = " ".join([FILLER] * 200) + ". " + INSULT
     terms = [s.term for s in model.explain(text, top=8)]

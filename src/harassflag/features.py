@@ -337,41 +337,12 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         )
         static = T @ S  # duplicate-free rows; columns 0..n_static-1
 
-        rows_extra: list[np.ndarray] = []
-        cols_extra: list[np.ndarray] = []
-        # word pairs
-        if len(tids) > 1 and self.pair_keys_.size:
-            ok = (doc_of[:-1] == doc_of[1:]) & known[:-1] & known[1:]
-            keys = tids[:-1][ok] * self.n_types_ + tids[1:][ok]
-            pos = np.searchsorted(self.pair_keys_, keys)
-            pos = np.minimum(pos, self.pair_keys_.size - 1)
-            hit = self.pair_keys_[pos] == keys
-            rows_extra.append(doc_of[:-1][ok][hit])
-            cols_extra.append(self.pair_ids_[pos[hit]])
-        # target contexts
-        doc_starts_tok, doc_ends_tok = _doc_bounds(lengths)
-        safe = np.where(known, tids, 0)
-        flags = [self.type_marker_[safe, k] & known for k in range(len(MARKERS))]
-        all_hits = context_hits(flags, doc_starts_tok, doc_ends_tok, self.context_window)
-        for k, hits_any in enumerate(all_hits):
-            hits = hits_any & known
-            fid = self.ctx_table_[safe[hits], k]
-            good = fid >= 0
-            rows_extra.append(doc_of[hits][good])
-            cols_extra.append(fid[good])
-        # lexicon classes, alone and in each target context: per known type from a table,
-        # per unknown token (rare) by lookup
-        lp, lc = self._lexicon_hits(flat, tids, known)
-        if lp.size:
-            n_cls = len(LEXICON_CLASSES)
-            rows_extra.append(doc_of[lp])
-            cols_extra.append(self.lexicon_offset_ + lc)
-            for k, hits_any in enumerate(all_hits):
-                m = hits_any[lp]
-                rows_extra.append(doc_of[lp[m]])
-                cols_extra.append(self.lexicon_offset_ + n_cls * (1 + k) + lc[m])
+        seq_pos, seq_cols, flags = self._sequence_features(flat, tids, known, lengths)
+        rows_extra: list[np.ndarray] = [doc_of[seq_pos]]
+        cols_extra: list[np.ndarray] = [seq_cols]
         # global flags
         if n_docs:
+            safe = np.where(known, tids, 0)
             any_you = np.bincount(doc_of, weights=flags[0], minlength=n_docs) > 0
             any_me = np.bincount(doc_of, weights=flags[1], minlength=n_docs) > 0
             special = self.type_special_[safe] & known[:, None]
@@ -389,6 +360,73 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         extra = sp.coo_matrix((np.ones(r.size, np.float32), (r, c)), shape=(n_docs, self.n_features_ - n_static)).tocsr()
         X_counts = sp.hstack([static, extra], format="csr", dtype=np.float32)
         return X_counts
+
+    def _sequence_features(
+        self, flat: list[str], tids: np.ndarray, known: np.ndarray, lengths: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """(token position, feature id) of the word-pair, target-context and lexicon features,
+        plus the per-token marker flags (MARKERS order) the global flags are made from."""
+        poss: list[np.ndarray] = []
+        fids: list[np.ndarray] = []
+        doc_of = np.repeat(np.arange(len(lengths)), lengths)
+        # word pairs, owned by their second token
+        if len(tids) > 1 and self.pair_keys_.size:
+            ok = np.flatnonzero((doc_of[:-1] == doc_of[1:]) & known[:-1] & known[1:])
+            keys = tids[ok] * self.n_types_ + tids[ok + 1]
+            at = np.minimum(np.searchsorted(self.pair_keys_, keys), self.pair_keys_.size - 1)
+            hit = self.pair_keys_[at] == keys
+            poss.append(ok[hit] + 1)
+            fids.append(self.pair_ids_[at[hit]].astype(np.int64))
+        # target contexts
+        doc_starts_tok, doc_ends_tok = _doc_bounds(lengths)
+        safe = np.where(known, tids, 0)
+        flags = [self.type_marker_[safe, k] & known for k in range(len(MARKERS))]
+        all_hits = context_hits(flags, doc_starts_tok, doc_ends_tok, self.context_window)
+        for k, hits_any in enumerate(all_hits):
+            hit_pos = np.flatnonzero(hits_any & known)
+            fid = self.ctx_table_[safe[hit_pos], k]
+            good = fid >= 0
+            poss.append(hit_pos[good])
+            fids.append(fid[good].astype(np.int64))
+        # lexicon classes, alone and in each target context: per known type from a table,
+        # per unknown token (rare) by lookup
+        lp, lc = self._lexicon_hits(flat, tids, known)
+        if lp.size:
+            n_cls = len(LEXICON_CLASSES)
+            poss.append(lp)
+            fids.append(self.lexicon_offset_ + lc)
+            for k, hits_any in enumerate(all_hits):
+                m = hits_any[lp]
+                poss.append(lp[m])
+                fids.append(self.lexicon_offset_ + n_cls * (1 + k) + lc[m])
+        empty = np.zeros(0, np.int64)
+        return (np.concatenate(poss) if poss else empty, np.concatenate(fids) if fids else empty, flags)
+
+    def token_feature_pairs(self, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: N803
+        """Every (token, feature) a batch produces except the message-level flags, for explanations.
+
+        Returns (token position in the batch's flat token list, feature id, row of each position).
+        Summed per row, these are exactly `_counts` without the global flags (a test checks it).
+        """
+        flat, lengths = self._flatten(X)
+        doc_of = np.repeat(np.arange(len(lengths)), lengths)
+        tids = np.fromiter(map(self.type_index_.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
+        known = tids >= 0
+        S = self.type_static_
+        kpos = np.flatnonzero(known)
+        lo = S.indptr[tids[kpos]].astype(np.int64)
+        n = S.indptr[tids[kpos] + 1].astype(np.int64) - lo
+        within = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        poss = [np.repeat(kpos, n)]
+        fids = [S.indices[np.repeat(lo, n) + within].astype(np.int64)]
+        for p in np.flatnonzero(~known):
+            ids = self._oov_static(flat[p])
+            poss.append(np.full(len(ids), p, dtype=np.int64))
+            fids.append(np.asarray(ids, dtype=np.int64))
+        pos, fid, _ = self._sequence_features(flat, tids, known, lengths)
+        poss.append(pos)
+        fids.append(fid)
+        return np.concatenate(poss), np.concatenate(fids), doc_of
 
     def transform(self, X) -> sp.csr_matrix:  # noqa: N803
         """TF-IDF (sublinear tf, L2-normalised rows) of the messages."""
@@ -416,40 +454,6 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         inv = np.where(sq > 0, 1.0 / np.sqrt(np.maximum(sq, 1e-30)), 1.0).astype(np.float32)
         data *= inv[rows]
         return X
-
-    def token_features(self, tokens: list[str]) -> list[list[int]]:
-        """Feature ids each token position contributes to (for explanations)."""
-        get = self.type_index_.get
-        tids = [get(t, -1) for t in tokens]
-        out: list[list[int]] = []
-        tid_arr = np.asarray(tids, dtype=np.int64)
-        safe = np.where(tid_arr >= 0, tid_arr, 0)
-        n = len(tokens)
-        flags = [self.type_marker_[safe, k] & (tid_arr >= 0) for k in range(len(MARKERS))]
-        hits = context_hits(flags, np.zeros(n, np.int64), np.full(n, n, np.int64), self.context_window)
-        n_cls = len(LEXICON_CLASSES)
-        for i, (tok, tid) in enumerate(zip(tokens, tids)):
-            in_ctx = [bool(h[i]) for h in hits]
-            lex = [self.lexicon_offset_ + c for c in TOKEN_CLASSES.get(tok, ())]
-            lex += [self.lexicon_offset_ + n_cls * (1 + k) + c
-                    for c in TOKEN_CLASSES.get(tok, ()) for k in range(len(CONTEXTS)) if in_ctx[k]]
-            if tid >= 0:
-                S = self.type_static_
-                ids = S.indices[S.indptr[tid] : S.indptr[tid + 1]].tolist()
-                for k in range(len(CONTEXTS)):
-                    if in_ctx[k]:
-                        fid = int(self.ctx_table_[tid, k])
-                        if fid >= 0:
-                            ids.append(fid)
-                if i > 0 and tids[i - 1] >= 0 and self.pair_keys_.size:
-                    key = tids[i - 1] * self.n_types_ + tid
-                    pos = int(np.searchsorted(self.pair_keys_, key))
-                    if pos < self.pair_keys_.size and self.pair_keys_[pos] == key:
-                        ids.append(int(self.pair_ids_[pos]))
-            else:
-                ids = list(self._oov_static(tok))
-            out.append(ids + lex)
-        return out
 
     def __getstate__(self):
         state = self.__dict__.copy()

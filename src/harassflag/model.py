@@ -263,30 +263,28 @@ class Model:
         fz = self.featurizer
         rows = [row for _, row in chosen]
         counts = fz._counts(rows)
-        x = fz.weight(counts)
-        coef = self._coef[:, h].astype(np.float64)
-        buf = np.zeros(coef.shape[0])
-        out: list[list[Span]] = []
-        for i, (offset, row) in enumerate(chosen):
-            lo, hi = x.indptr[i], x.indptr[i + 1]
-            idx = x.indices[lo:hi]
-            clo, chi = counts.indptr[i], counts.indptr[i + 1]
-            # value / count per feature (counts and x share the row's column order)
-            buf[idx] = x.data[lo:hi] * coef[idx] / counts.data[clo:chi]
-            per_token = fz.token_features(row)
-            ids = np.fromiter((j for f in per_token for j in f), dtype=np.int64)
-            owner = np.repeat(np.arange(len(per_token)), [len(f) for f in per_token])
-            contrib = np.bincount(owner, weights=buf[ids], minlength=len(per_token)) if ids.size else []
-            buf[idx] = 0.0
+        x = fz.weight(counts)  # same sparsity structure as counts
+        n_feat = x.shape[1]
+        # each feature's contribution to the row's log-odds, shared between its occurrences
+        entry_row = np.repeat(np.arange(x.shape[0], dtype=np.int64), np.diff(x.indptr))
+        entry_key = entry_row * n_feat + x.indices
+        order = np.argsort(entry_key, kind="stable")
+        entry_key = entry_key[order]
+        share = (x.data.astype(np.float64) * self._coef[x.indices, h] / counts.data)[order]
+        pos, fid, row_of = fz.token_feature_pairs(rows)
+        at = np.searchsorted(entry_key, row_of[pos] * n_feat + fid)
+        contrib = np.bincount(pos, weights=share[at], minlength=row_of.size)
+        # the strongest positive tokens of each row: by row, weight (as reported) down, position
+        first = np.concatenate([[0], np.cumsum([len(r) for r in rows])])
+        cand = np.flatnonzero(contrib > 0)
+        cand = cand[np.lexsort((cand, -np.round(contrib[cand], 4), row_of[cand]))]
+        rank = np.arange(cand.size) - np.searchsorted(row_of[cand], row_of[cand])
+        out: list[list[Span]] = [[] for _ in texts]
+        for p in cand[rank < top].tolist():
+            i = int(row_of[p])
             tt = tokenized[i]
-            spans = []
-            for k, w in enumerate(contrib):
-                if w <= 0:
-                    continue
-                start, end = tt.original_span(tt.tokens[offset + k])
-                spans.append(Span(texts[i][start:end], start, end, round(float(w), 4)))
-            spans.sort(key=lambda s: (-s.weight, s.start))
-            out.append(spans[:top])
+            start, end = tt.original_span(tt.tokens[chosen[i][0] + p - int(first[i])])
+            out[i].append(Span(texts[i][start:end], start, end, round(float(contrib[p]), 4)))
         return out
 
     def __repr__(self) -> str:

@@ -22,6 +22,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
+from typing import NamedTuple
 
 from nltk.tokenize import TweetTokenizer
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -84,9 +85,8 @@ _ORDINAL_RE = re.compile(r"^\d+(?:st|nd|rd|th|s|am|pm|k|m|x|h|min|hrs?|yo|yrs?|g
 _HAS_ALPHA_RE = re.compile(r"[^\W\d_]")
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """A normalised token with its span in the cleaned text."""
+class Token(NamedTuple):
+    """A normalised token with its span in the cleaned text (a tuple: cheap to make by the million)."""
 
     text: str
     start: int
@@ -365,22 +365,45 @@ def _tweet_tokens(piece: str) -> list[str]:
         return [c for c in piece if not c.isspace()]
 
 
-def _chunk_spans(clean: str, start: int, end: int) -> list[tuple[str, str, int, int]]:
-    """(raw, normalised, start, end) of every token in clean[start:end], chunk by chunk."""
+def _relative_spans(chunk: str) -> tuple[tuple[str, int, int], ...]:
+    """(normalised, start, end) of every token of one chunk, offsets relative to the chunk."""
+    raw, norm = _CHUNKS[chunk]
     out = []
-    chunks = _CHUNKS
+    cursor = 0
+    for r, n in zip(raw, norm):
+        found = chunk.find(r, cursor)
+        if found < 0:  # the tokenizer rewrote it (entities, long repeats): approximate span
+            found = min(cursor, len(chunk) - 1)
+            stop = min(found + len(r), len(chunk))
+        else:
+            stop = found + len(r)
+        out.append((n, found, stop))
+        cursor = stop
+    return tuple(out)
+
+
+class SpanCache(dict):
+    """chunk -> its tokens' relative spans: explanations tokenise with offsets at cache speed."""
+
+    limit = 500_000
+
+    def __missing__(self, chunk: str) -> tuple[tuple[str, int, int], ...]:
+        if len(self) >= self.limit:
+            self.clear()
+        value = self[chunk] = _relative_spans(chunk)
+        return value
+
+
+_SPANS = SpanCache()
+
+
+def _chunk_tokens(clean: str, start: int, end: int) -> list[Token]:
+    """Tokens of clean[start:end] with spans in `clean`, chunk by chunk."""
+    spans = _SPANS
+    out: list[Token] = []
     for m in _WS_CHUNK_RE.finditer(clean, start, end):
-        raw, norm = chunks[m.group()]
-        cursor = m.start()
-        for r, n in zip(raw, norm):
-            found = clean.find(r, cursor, m.end())
-            if found < 0:  # the tokenizer rewrote it (entities, long repeats): approximate span
-                found = min(cursor, m.end() - 1)
-                stop = min(found + len(r), m.end())
-            else:
-                stop = found + len(r)
-            out.append((r, n, found, stop))
-            cursor = stop
+        base = m.start()
+        out.extend([Token(n, base + a, base + b) for n, a, b in spans[m.group()]])
     return out
 
 
@@ -413,10 +436,10 @@ def tokenize_clean(clean: str) -> list[Token]:
     pos = 0
     runs = _spaced_runs(clean) if SPACED_RE.search(clean) else []
     for start, end, joined in runs:
-        tokens.extend(Token(n, a, b) for _, n, a, b in _chunk_spans(clean, pos, start))
+        tokens.extend(_chunk_tokens(clean, pos, start))
         tokens.append(Token(joined, start, end))
         pos = end
-    tokens.extend(Token(n, a, b) for _, n, a, b in _chunk_spans(clean, pos, len(clean)))
+    tokens.extend(_chunk_tokens(clean, pos, len(clean)))
     return tokens
 
 

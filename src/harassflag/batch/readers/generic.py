@@ -39,6 +39,7 @@ def _fields(names: list[str], ctx: ReadContext) -> tuple[str | None, ...]:
 def read_jsonl(path: Path, ctx: ReadContext) -> Iterator[Message]:
     """One JSON object per line; blank lines ignored, bad lines logged and skipped."""
     source = str(path)
+    fields_of: dict[tuple[str, ...], tuple[str | None, ...]] = {}  # exports repeat one key layout
     with open_binary(path, ctx.progress) as f:
         for lineno, raw in enumerate(f, start=1):
             if not raw.strip():
@@ -60,7 +61,13 @@ def read_jsonl(path: Path, ctx: ReadContext) -> Iterator[Message]:
                     source, lineno, f"expected a JSON object, got {type(obj).__name__}"
                 )
                 continue
-            text_f, id_f, author_f, channel_f, time_f = _fields(list(obj), ctx)
+            keys = tuple(obj)
+            found = fields_of.get(keys)
+            if found is None:
+                if len(fields_of) >= 1024:  # free-form objects: keep the cache bounded
+                    fields_of.clear()
+                found = fields_of[keys] = _fields(list(keys), ctx)
+            text_f, id_f, author_f, channel_f, time_f = found
             wanted = ctx.options.text_field or "text"
             text = obj.get(text_f) if text_f else None
             if text_f is None or text is None:
