@@ -56,14 +56,18 @@ def main() -> None:
 
     rss0 = rss_mb()
     t0 = time.perf_counter()
+    import harassflag.model  # noqa: F401 - scikit-learn, scipy, nltk: paid once per process
     from harassflag import load_model
 
+    t1 = time.perf_counter()
     model = load_model(args.model)
     load_s = time.perf_counter() - t0
+    import_s = t1 - t0
     gc.collect()
     rss_model = rss_mb()
     texts = mirrored_messages(args.n)
-    print(f"model {model.name} {model.version}  load {load_s:.2f}s  RSS {rss_model:.0f} MB "
+    print(f"model {model.name} {model.version}  load {load_s:.2f}s (imports {import_s:.2f}s + "
+          f"load_model {load_s - import_s:.2f}s)  RSS {rss_model:.0f} MB "
           f"(+{rss_model - rss0:.0f} MB over the interpreter)")
 
     model.score_matrix(texts[:2000])  # warm caches, as a long-running service would be
