@@ -325,3 +325,16 @@ def test_identity_fields(model, tiny_model_dir: Path) -> None:
     assert model.version and model.version == model.manifest["model_version"]
     assert len(model.sha256) == 64 and model.sha256 == model.manifest["sha256"]
     assert model.sha256[:12] in repr(model)
+
+
+def test_batched_scoring_equals_scoring_each_tokenised_message(model, shared_datasets) -> None:
+    """The batch tokeniser + flat featurizer path gives the per-message pipeline's scores exactly."""
+    texts = []
+    for task in ("offensive", "hate"):
+        texts += (shared_datasets / "tweeteval" / task / "train_text.txt").read_text(encoding="utf-8").splitlines()
+    # one row per message (longer ones are scored in windows, on purpose differently)
+    texts = [t for t in texts if len(token_strings(t)) <= WINDOW_TOKENS][:10_000]
+    assert len(texts) == 10_000
+    one_by_one = model.calibrate(model.decision_rows([token_strings(t) for t in texts]))
+    batched = np.vstack([model.score_matrix(texts[i : i + 1000]) for i in range(0, len(texts), 1000)])
+    assert np.abs(batched - one_by_one).max() <= 1e-6

@@ -12,6 +12,7 @@ from harassflag.text import (
     USER_TOKEN,
     TextNormalizer,
     TokenizedText,
+    batch_token_strings,
     normalize_text,
     normalized_string,
     token_strings,
@@ -226,3 +227,16 @@ def test_offsets_are_tight_on_real_tweets() -> None:
             if set(token_strings(text[start:end])) != {tok.text}:
                 bad.append((tok.text, text[start:end]))
     assert bad == []
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 64, 10_000])
+def test_batch_tokenisation_equals_one_message_at_a_time(batch_size) -> None:
+    edge = ["", " ", "\x01", "a\x01b", "\x1e\x1f", "u r a l o s e r", "f u c k off", "😂", "\x00",
+            "k.i.l.l you", "\u200b", "  leading", "trailing  ", "a \x01 b c d", "x " * 100]
+    texts = edge + _tweets() + edge
+    for i in range(0, len(texts), batch_size):
+        batch = texts[i : i + batch_size]
+        flat, lengths = batch_token_strings(batch)
+        expected = [token_strings(t) for t in batch]
+        assert lengths == [len(e) for e in expected]
+        assert flat == [tok for e in expected for tok in e]

@@ -306,7 +306,10 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
 
     def _counts(self, X) -> sp.csr_matrix:
         """Raw term counts (n_docs x n_features)."""
-        flat, lengths = self._flatten(X)
+        return self._counts_flat(*self._flatten(X))
+
+    def _counts_flat(self, flat: list[str], lengths: np.ndarray) -> sp.csr_matrix:
+        """Raw term counts of documents given as all their tokens in order plus tokens per document."""
         n_docs = len(lengths)
         doc_of = np.repeat(np.arange(n_docs), lengths)
         tids = np.fromiter(map(self.type_index_.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
@@ -430,8 +433,11 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
 
     def transform(self, X) -> sp.csr_matrix:  # noqa: N803
         """TF-IDF (sublinear tf, L2-normalised rows) of the messages."""
-        counts = self._counts(X)
-        return self.weight(counts)
+        return self.weight(self._counts(X))
+
+    def transform_flat(self, flat: list[str], lengths: Sequence[int]) -> sp.csr_matrix:
+        """`transform` of documents given flat (all tokens in order, tokens per document)."""
+        return self.weight(self._counts_flat(flat, np.asarray(lengths, dtype=np.int64)))
 
     def weight(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         """Counts -> sublinear TF-IDF, each feature family L2-normalised and weighted, rows L2-normalised."""

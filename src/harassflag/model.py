@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 
 from .features import TokenFeaturizer
 from .heads import DEFAULT_FLAG_HEADS, HEADS
-from .text import TextNormalizer, normalize_text, token_strings
+from .text import TextNormalizer, batch_token_strings, normalize_text
 
 WINDOW_TOKENS = 64
 """Messages longer than this are scored in segments (sentences, or windows of long sentences); each
@@ -162,12 +162,15 @@ class Model:
         return self.pipeline.named_steps["features"]
 
     # -- scoring --------------------------------------------------------------------------------
-    def _rows(self, texts: list[str]) -> tuple[list[list[str]], np.ndarray]:
+    def _rows(self, flat: list[str], lengths: list[int]) -> tuple[list[list[str]], np.ndarray]:
+        """Token rows to score (a long message becomes its windows) and the message of each row."""
         rows: list[list[str]] = []
         owner: list[int] = []
-        for i, text in enumerate(texts):
-            toks = token_strings(text if len(text) <= MAX_SCORED_CHARS else text[:MAX_SCORED_CHARS])
-            if len(toks) <= WINDOW_TOKENS:
+        pos = 0
+        for i, n in enumerate(lengths):
+            toks = flat[pos : pos + n]
+            pos += n
+            if n <= WINDOW_TOKENS:
                 rows.append(toks)
                 owner.append(i)
             else:
@@ -190,10 +193,13 @@ class Model:
         texts = _check_texts(texts)
         if not texts:
             return np.zeros((0, len(self.heads)))
-        rows, owner = self._rows(texts)
+        flat, lengths = batch_token_strings(
+            [t if len(t) <= MAX_SCORED_CHARS else t[:MAX_SCORED_CHARS] for t in texts])
+        if max(lengths) <= WINDOW_TOKENS:  # the common case: every message is one row
+            X = self.featurizer.transform_flat(flat, lengths)
+            return self.calibrate(np.asarray(X @ self._coef, dtype=np.float64) + self.weights.intercept)
+        rows, owner = self._rows(flat, lengths)
         probs = self.calibrate(self.decision_rows(rows))
-        if len(rows) == len(texts):
-            return probs
         out = np.zeros((len(texts), len(self.heads)))
         np.maximum.at(out, owner, probs)
         return out
