@@ -13,6 +13,7 @@ from harassflag.text import (
     TextNormalizer,
     TokenizedText,
     batch_token_strings,
+    clean_string,
     normalize_text,
     normalized_string,
     token_strings,
@@ -240,3 +241,17 @@ def test_batch_tokenisation_equals_one_message_at_a_time(batch_size) -> None:
         expected = [token_strings(t) for t in batch]
         assert lengths == [len(e) for e in expected]
         assert flat == [tok for e in expected for tok in e]
+
+
+def test_one_tokenizer_call_per_batch_equals_one_call_per_piece() -> None:
+    from harassflag.text import _chunk_parts, _tokenize_chunks, _tweet_tokens
+
+    chunks = sorted({c for t in _tweets() for c in clean_string(t).split()})
+    chunks += ["...", ".", "&amp;", "!!!!!!", "f*ck", "sh!t...", "a$$", ":-)", "@user:", "www.x.com/a"]
+    reference = []
+    for c in chunks:
+        toks: list[str] = []
+        for is_token, text in _chunk_parts(c):
+            toks.extend([text] if is_token else _tweet_tokens(text))
+        reference.append(toks)
+    assert _tokenize_chunks(chunks) == reference

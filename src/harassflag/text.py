@@ -21,6 +21,7 @@ import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
+from collections.abc import Iterator
 from itertools import chain
 from typing import NamedTuple
 
@@ -217,7 +218,8 @@ def clean_text(text: str) -> tuple[str, OffsetMap | None]:
 
 
 def _fold_elongation(word: str) -> str:
-    word = _ELONGATION_RE.sub(r"\1\1", word)
+    if _ELONGATION_RE.search(word):  # most words are not elongated: skip the substitution
+        word = _ELONGATION_RE.sub(r"\1\1", word)
     if word not in LEXICON and _DOUBLE_RE.search(word):
         single = _DOUBLE_RE.sub(r"\1", word)
         if single in LEXICON:
@@ -312,6 +314,18 @@ class ChunkCache(dict):
 _CHUNKS = ChunkCache()
 
 
+def _prefetch(chunks: list[str]) -> None:
+    """Tokenise a batch's chunks not seen before in one go (a cold cache's cost is nltk calls)."""
+    missing = [c for c in set(chunks).difference(_CHUNKS) if c != _SEP[1]]
+    if len(missing) < 2:
+        return
+    if len(_CHUNKS) + len(missing) > _CHUNKS.limit:
+        _CHUNKS.clear()
+    cache = _CACHE
+    for chunk, raw in zip(missing, _tokenize_chunks(missing)):
+        _CHUNKS[chunk] = (tuple(raw), tuple([cache[r] for r in raw]))
+
+
 class NormCache(dict):
     """chunk -> its normalised tokens only: the scoring fast path reads this with one C-level map."""
 
@@ -339,24 +353,72 @@ _URL_LIKE_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)|^[a-z0-9-]+(?:\.[a-z
                           re.IGNORECASE)
 
 
-def _tokenize_chunk(chunk: str) -> list[str]:
-    """Raw tokens of one whitespace-free chunk: nltk's TweetTokenizer, obfuscated words kept whole."""
+def _chunk_parts(chunk: str) -> list[tuple[bool, str]]:
+    """A whitespace-free chunk as (is_token, text) parts: whole tokens (URLs, handles, obfuscated
+    words) and the pieces between them, which nltk's TweetTokenizer splits."""
     url = _URL_START_RE.match(chunk)
     if url:  # a URL is one token, whatever its path looks like
-        return [url.group()] + (_tokenize_chunk(chunk[url.end():]) if url.end() < len(chunk) else [])
+        rest = _chunk_parts(chunk[url.end():]) if url.end() < len(chunk) else []
+        return [(True, url.group()), *rest]
     if chunk.startswith("@") and len(chunk) > 1 and _OBFUSCATED_RE.fullmatch(chunk[1:]) is None \
             and re.fullmatch(r"@\w+", chunk):
-        return [chunk]
-    out: list[str] = []
+        return [(True, chunk)]
+    parts: list[tuple[bool, str]] = []
     pos = 0
     for m in _OBFUSCATED_RE.finditer(chunk):
         if m.start() > pos:
-            out.extend(_tweet_tokens(chunk[pos : m.start()]))
-        out.append(m.group())
+            parts.append((False, chunk[pos : m.start()]))
+        parts.append((True, m.group()))
         pos = m.end()
     if pos < len(chunk):
-        out.extend(_tweet_tokens(chunk[pos:]))
+        parts.append((False, chunk[pos:]))
+    return parts
+
+
+def _tokenize_chunks(chunks: list[str]) -> list[list[str]]:
+    """Raw tokens of whitespace-free chunks: nltk's TweetTokenizer (one call for all of them),
+    obfuscated words kept whole."""
+    parts = [_chunk_parts(c) for c in chunks]
+    pieces = _tweet_tokens_many([text for ps in parts for is_token, text in ps if not is_token])
+    out: list[list[str]] = []
+    for ps in parts:
+        toks: list[str] = []
+        for is_token, text in ps:
+            if is_token:
+                toks.append(text)
+            else:
+                toks.extend(next(pieces))
+        out.append(toks)
     return out
+
+
+def _tokenize_chunk(chunk: str) -> list[str]:
+    """Raw tokens of one whitespace-free chunk."""
+    return _tokenize_chunks([chunk])[0]
+
+
+_PIECE_SEP = "\x01"
+"""Joins pieces for one TweetTokenizer call: never in cleaned text, always a token of its own."""
+
+
+def _tweet_tokens_many(pieces: list[str]) -> Iterator[list[str]]:
+    """TweetTokenizer tokens of each piece, from one call over all of them (its per-call cost,
+    a regex timeout guard, is the larger part of tokenising a short piece)."""
+    if len(pieces) > 1:
+        try:
+            words = _TWEET_TOKENIZER.tokenize(f" {_PIECE_SEP} ".join(pieces))
+        except TimeoutError:
+            words = None
+        if words is not None:
+            out: list[list[str]] = [[]]
+            for w in words:
+                if w == _PIECE_SEP:
+                    out.append([])
+                else:
+                    out[-1].append(w)
+            if len(out) == len(pieces):
+                return iter(out)
+    return (_tweet_tokens(p) for p in pieces)
 
 
 def _tweet_tokens(piece: str) -> list[str]:
@@ -440,6 +502,7 @@ cannot cross it."""
 def _flat_tokens(cleaned: list[str]) -> tuple[list[str], list[int]]:
     """Tokens and per-message counts of cleaned messages without spaced-letter runs, in C loops."""
     chunks = _SEP.join(cleaned).split()
+    _prefetch(chunks)
     norms = list(map(_NORM.__getitem__, chunks))
     counts = np.fromiter(map(len, norms), dtype=np.int64, count=len(norms))
     seps = np.flatnonzero(np.array(chunks, dtype=object) == _SEP[1])
