@@ -195,13 +195,18 @@ class Model:
             return np.zeros((0, len(self.heads)))
         flat, lengths = batch_token_strings(
             [t if len(t) <= MAX_SCORED_CHARS else t[:MAX_SCORED_CHARS] for t in texts])
-        if max(lengths) <= WINDOW_TOKENS:  # the common case: every message is one row
-            X = self.featurizer.transform_flat(flat, lengths)
-            return self.calibrate(np.asarray(X @ self._coef, dtype=np.float64) + self.weights.intercept)
-        rows, owner = self._rows(flat, lengths)
-        probs = self.calibrate(self.decision_rows(rows))
-        out = np.zeros((len(texts), len(self.heads)))
-        np.maximum.at(out, owner, probs)
+        X = self.featurizer.transform_flat(flat, lengths)
+        out = self.calibrate(np.asarray(X @ self._coef, dtype=np.float64) + self.weights.intercept)
+        if max(lengths) > WINDOW_TOKENS:  # long messages: each head's maximum over the windows
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            long_ids = [i for i, n in enumerate(lengths) if n > WINDOW_TOKENS]
+            rows, owner = self._rows(
+                [tok for i in long_ids for tok in flat[starts[i] : starts[i] + lengths[i]]],
+                [lengths[i] for i in long_ids])
+            probs = self.calibrate(self.decision_rows(rows))
+            best = np.full((len(long_ids), len(self.heads)), -np.inf)
+            np.maximum.at(best, owner, probs)
+            out[long_ids] = best
         return out
 
     def decide(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -217,11 +217,20 @@ def clean_text(text: str) -> tuple[str, OffsetMap | None]:
     return "".join(pieces), offsets
 
 
+def _twice(m: re.Match) -> str:
+    return m.group(1) * 2
+
+
+def _once(m: re.Match) -> str:
+    return m.group(1)
+
+
 def _fold_elongation(word: str) -> str:
+    # callables, not "\1" templates: Python 3.11 expands a template per match in Python
     if _ELONGATION_RE.search(word):  # most words are not elongated: skip the substitution
-        word = _ELONGATION_RE.sub(r"\1\1", word)
+        word = _ELONGATION_RE.sub(_twice, word)
     if word not in LEXICON and _DOUBLE_RE.search(word):
-        single = _DOUBLE_RE.sub(r"\1", word)
+        single = _DOUBLE_RE.sub(_once, word)
         if single in LEXICON:
             return single
     return word
@@ -316,7 +325,9 @@ _CHUNKS = ChunkCache()
 
 def _prefetch(chunks: list[str]) -> None:
     """Tokenise a batch's chunks not seen before in one go (a cold cache's cost is nltk calls)."""
-    missing = [c for c in set(chunks).difference(_CHUNKS) if c != _SEP[1]]
+    # (not set.difference(_CHUNKS): for a dict subclass that walks the whole cache)
+    seen = _CHUNKS.__contains__
+    missing = [c for c in set(chunks) if not seen(c) and c != _SEP[1]]
     if len(missing) < 2:
         return
     if len(_CHUNKS) + len(missing) > _CHUNKS.limit:
