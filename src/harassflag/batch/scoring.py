@@ -1,7 +1,8 @@
 """Score one chunk of messages with the model's own methods and shape the output rows.
 
-This is the only place batch touches the model: `model.score` (scores, categories, flagged, the
-same path as the API) and `model.explain_batch` for the flagged messages' top terms.
+This is the only place batch touches the model: `model.score_matrix` and `model.decide` (the two
+steps of `model.score`, the same path as the API, without a Score object per message) and
+`model.explain_batch` for the flagged messages' top terms.
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ class ScoreOptions:
     queue: bool = False
 
 
-def _explain_head(score: Any, flag_heads: tuple[str, ...]) -> str:
-    positive = (
-        [h for h in flag_heads if score.categories.get(h)] or list(flag_heads) or list(score.scores)
-    )
-    return max(positive, key=lambda h: score.scores[h])
+def _explain_head(scores: list[float], cats: list[bool], heads: tuple[str, ...],
+                  flag_heads: tuple[str, ...]) -> str:
+    """The head a flagged message is explained by: its highest-scoring positive flagging head."""
+    pos = {h: j for j, h in enumerate(heads)}
+    positive = [h for h in flag_heads if h in pos and cats[pos[h]]] or [
+        h for h in flag_heads if h in pos] or list(heads)
+    return max(positive, key=lambda h: scores[pos[h]])
 
 
 def score_chunk(
@@ -41,7 +44,14 @@ def score_chunk(
 ) -> tuple[Any, ChunkStats]:
     """Encoded output for `messages` and the chunk's statistics."""
     texts = [m.text for m in messages]
-    scores = model.score(texts)
+    # model.score's own steps (score_matrix, then decide), without a Score object per message
+    probs = model.score_matrix(texts)
+    cats_arr, flagged_arr = model.decide(probs)
+    model_heads = tuple(model.heads)
+    all_scores: list[list[float]] = probs.tolist()
+    all_cats: list[list[bool]] = cats_arr.tolist()
+    all_flagged: list[bool] = flagged_arr.tolist()
+    head_pos = {h: j for j, h in enumerate(model_heads)}
     heads = [c.removeprefix("score_") for c in opts.cols if c.startswith("score_")]
     flag_heads = tuple(getattr(model, "flag_heads", ()) or ())
 
@@ -49,9 +59,9 @@ def score_chunk(
     explanations: dict[int, list] = {}
     by_head: dict[str, list[int]] = {}
     heads_of: dict[int, str] = {}
-    for i, s in enumerate(scores):
-        if s.flagged:
-            heads_of[i] = _explain_head(s, flag_heads)
+    for i, flagged in enumerate(all_flagged):
+        if flagged:
+            heads_of[i] = _explain_head(all_scores[i], all_cats[i], model_heads, flag_heads)
             if opts.explain_top > 0:
                 by_head.setdefault(heads_of[i], []).append(i)
     for head, idx in by_head.items():
@@ -61,8 +71,9 @@ def score_chunk(
 
     stats = ChunkStats()
     rows: list[dict[str, Any]] = []
-    for i, (m, s) in enumerate(zip(messages, scores)):
-        flagged = bool(s.flagged)
+    for i, m in enumerate(messages):
+        flagged = all_flagged[i]
+        row_scores = all_scores[i]
         day = m.timestamp[:10] if _DAY.match(m.timestamp) else ""
         stats.scored += 1
         stats.channel_total[m.channel] += 1
@@ -81,7 +92,7 @@ def score_chunk(
             head = heads_of[i]
             stats.examples.append(
                 {
-                    "score": float(s.scores[head]),
+                    "score": row_scores[head_pos[head]],
                     "head": head,
                     "order": [chunk_no, i],
                     "id": m.id,
@@ -99,8 +110,8 @@ def score_chunk(
                 {
                     "external_id": f"{m.source}#{m.id}",
                     "text": m.text,
-                    "scores": dict(s.scores),
-                    "categories": dict(s.categories),
+                    "scores": dict(zip(model_heads, row_scores)),
+                    "categories": dict(zip(model_heads, all_cats[i])),
                     "spans": [
                         {
                             "term": sp.term,
@@ -130,7 +141,7 @@ def score_chunk(
         if not opts.no_text:
             row["text"] = m.text
         for h in heads:
-            row[f"score_{h}"] = float(s.scores[h])
+            row[f"score_{h}"] = row_scores[head_pos[h]]
         rows.append(row)
     stats.examples.sort(key=lambda e: -e["score"])
     del stats.examples[TOP_EXAMPLES:]
