@@ -513,8 +513,10 @@ cannot cross it."""
 def _flat_tokens(cleaned: list[str]) -> tuple[list[str], list[int]]:
     """Tokens and per-message counts of cleaned messages without spaced-letter runs, in C loops."""
     chunks = _SEP.join(cleaned).split()
-    _prefetch(chunks)
-    norms = list(map(_NORM.__getitem__, chunks))
+    norms = list(map(_NORM.get, chunks))
+    if None in norms:  # chunks not seen before: tokenise them together, then look them up
+        _prefetch([c for c, n in zip(chunks, norms) if n is None])
+        norms = list(map(_NORM.__getitem__, chunks))
     counts = np.fromiter(map(len, norms), dtype=np.int64, count=len(norms))
     seps = np.flatnonzero(np.array(chunks, dtype=object) == _SEP[1])
     bounds = np.concatenate([[0], np.cumsum(counts)])
