@@ -6,6 +6,7 @@ manifest *before* unpickling, and refuses a model saved under another scikit-lea
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -137,7 +138,10 @@ def read_manifest(path: str | Path | None = None) -> dict:
 
 
 def load_model(path: str | Path | None = None, *, allow_version_mismatch: bool = False) -> Model:
-    """Load a model folder after verifying its SHA-256 and scikit-learn version."""
+    """Load a model folder after verifying its SHA-256 and scikit-learn version.
+
+    Objects alive at that point are frozen out of the cyclic garbage collector (`gc.freeze`).
+    """
     directory = Path(path) if path is not None else default_model_path()
     if directory.is_file():
         directory = directory.parent
@@ -181,4 +185,10 @@ def load_model(path: str | Path | None = None, *, allow_version_mismatch: bool =
             raise ModelVersionError(f"{artifact} could not be loaded here: {exc}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
         raise ModelError(f"{artifact}: unknown artifact format")
-    return Model(payload["pipeline"], payload["weights"], manifest=manifest, sha256=actual, path=str(directory))
+    model = Model(payload["pipeline"], payload["weights"], manifest=manifest, sha256=actual, path=str(directory))
+    # The model's vocabularies and the libraries behind it are a few hundred thousand long-lived
+    # objects; left in the collector's generations, every full collection walks them all again
+    # (measured: scoring 7-18% and explaining ~35% slower). Freezing only exempts what exists now
+    # from the cyclic collector; reference counting still frees a replaced model.
+    gc.freeze()
+    return model
