@@ -259,6 +259,15 @@ def test_a_long_harmless_text_is_not_flagged(model) -> None:
     assert not model.score(" ".join([FILLER] * 1000))[0].flagged
 
 
+def test_long_and_short_messages_in_one_batch_score_as_they_do_alone(model) -> None:
+    long_text = " ".join([FILLER] * 50) + ". " + INSULT
+    batch = ["gg everyone", long_text, INSULT, "", long_text.upper(), "see you tomorrow"]
+    together = model.score_matrix(batch)
+    alone = np.vstack([model.score_matrix([t]) for t in batch])
+    assert np.abs(together - alone).max() <= 1e-9
+    assert together[1, model.heads.index("harassment")] > together[0, model.heads.index("harassment")]
+
+
 def test_a_one_megabyte_message_scores_in_bounded_time(model, record_property) -> None:
     text = (FILLER + " ") * (1_000_000 // (len(FILLER) + 1) + 1)
     text = text[:1_000_000]

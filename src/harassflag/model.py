@@ -195,18 +195,24 @@ class Model:
             return np.zeros((0, len(self.heads)))
         flat, lengths = batch_token_strings(
             [t if len(t) <= MAX_SCORED_CHARS else t[:MAX_SCORED_CHARS] for t in texts])
-        X = self.featurizer.transform_flat(flat, lengths)
+        if max(lengths) <= WINDOW_TOKENS:
+            X = self.featurizer.transform_flat(flat, lengths)
+            return self.calibrate(np.asarray(X @ self._coef, dtype=np.float64) + self.weights.intercept)
+        # long messages: each head's maximum over their windows; the rest in one flat pass
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).tolist()
+        long_ids = [i for i, n in enumerate(lengths) if n > WINDOW_TOKENS]
+        short_flat: list[str] = []
+        for i, n in enumerate(lengths):
+            if n <= WINDOW_TOKENS:
+                short_flat.extend(flat[starts[i] : starts[i] + n])
+        X = self.featurizer.transform_flat(short_flat, [n if n <= WINDOW_TOKENS else 0 for n in lengths])
         out = self.calibrate(np.asarray(X @ self._coef, dtype=np.float64) + self.weights.intercept)
-        if max(lengths) > WINDOW_TOKENS:  # long messages: each head's maximum over the windows
-            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-            long_ids = [i for i, n in enumerate(lengths) if n > WINDOW_TOKENS]
-            rows, owner = self._rows(
-                [tok for i in long_ids for tok in flat[starts[i] : starts[i] + lengths[i]]],
-                [lengths[i] for i in long_ids])
-            probs = self.calibrate(self.decision_rows(rows))
-            best = np.full((len(long_ids), len(self.heads)), -np.inf)
-            np.maximum.at(best, owner, probs)
-            out[long_ids] = best
+        rows, owner = self._rows(
+            [tok for i in long_ids for tok in flat[starts[i] : starts[i] + lengths[i]]],
+            [lengths[i] for i in long_ids])
+        best = np.full((len(long_ids), len(self.heads)), -np.inf)
+        np.maximum.at(best, owner, self.calibrate(self.decision_rows(rows)))
+        out[long_ids] = best
         return out
 
     def decide(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
