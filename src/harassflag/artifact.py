@@ -14,7 +14,7 @@ import platform
 import shutil
 import tempfile
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -78,7 +78,7 @@ def save_model(model: Model, directory: str | Path) -> Path:
         joblib.dump({"format": FORMAT_VERSION, "feature_version": FEATURE_VERSION,
                      "pipeline": model.pipeline, "weights": model.weights}, tmp / MODEL_FILE, compress=3)
         digest = sha256_file(tmp / MODEL_FILE)
-        created = datetime.now(timezone.utc).replace(microsecond=0)
+        created = datetime.now(UTC).replace(microsecond=0)
         manifest = dict(model.manifest)
         manifest.update(
             {

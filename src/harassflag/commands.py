@@ -158,8 +158,16 @@ def evaluate(model_path, datasets, files, text_column, label_column, suite, feed
     """Evaluate a model: per-head metrics, functional suite, optional peer and baseline comparison."""
     from datetime import datetime
 
-    from .evaluate import (category_accuracy, evaluate_set, functional_results, model_scorer, peer_scorer,
-                           strip_private, write_plots, write_report)
+    from .evaluate import (
+        category_accuracy,
+        evaluate_set,
+        functional_results,
+        model_scorer,
+        peer_scorer,
+        strip_private,
+        write_plots,
+        write_report,
+    )
 
     model = _load(model_path)
     scorers = [model_scorer(model, progress=True)]

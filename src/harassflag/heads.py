@@ -46,7 +46,7 @@ class LabelledSet:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def subset(self, index: np.ndarray, name: str | None = None) -> "LabelledSet":
+    def subset(self, index: np.ndarray, name: str | None = None) -> LabelledSet:
         """Rows at `index` (integer positions) as a new set."""
         index = np.asarray(index, dtype=np.int64)
         return LabelledSet(

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from ..batch.command import explain_top_option, field_options
-
 from ..errors import BadInputError
 from .runner import PARTITION_KEYS, SparkRunStats, run_spark_batch
 
