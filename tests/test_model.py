@@ -323,6 +323,19 @@ def test_training_twice_gives_identical_scores_and_artifact(tmp_path) -> None:
     assert np.array_equal(load_model(tmp_path / "a").score_matrix(probe), a.score_matrix(probe))
 
 
+def test_a_family_scale_of_zero_takes_that_family_out_of_one_head_only() -> None:
+    plain = fit_model(synthetic_set(), None, TrainOptions(**TINY_OPTIONS, family_scale={}))
+    scaled = fit_model(synthetic_set(), None, TrainOptions(**TINY_OPTIONS, family_scale={
+        "harassment": (1.0, 1.0, 0.0, 1.0, 1.0, 1.0)}))
+    pairs = scaled.featurizer.family_ == 2
+    j = HEADS.index("harassment")
+    assert pairs.any() and np.any(plain.weights.coef[pairs, j] != 0)
+    assert np.all(scaled.weights.coef[pairs, j] == 0)  # the factor is folded into the saved weights
+    assert np.any(scaled.weights.coef[~pairs, j] != 0)
+    others = [i for i, h in enumerate(HEADS) if h != "harassment"]
+    assert np.array_equal(scaled.weights.coef[:, others], plain.weights.coef[:, others])
+
+
 def test_loaded_model_scores_like_the_trained_one(tmp_path) -> None:
     m = fit_model(synthetic_set(), None, TrainOptions(**TINY_OPTIONS))
     save_model(m, tmp_path / "m")

@@ -53,7 +53,8 @@ def _report_bad_rows(bad: list, path: str) -> None:
               help="Include the public datasets (default: yes, unless --train-file is given).")
 @click.option("--seed/--no-seed", "use_seed", default=True, show_default=True,
               help="Include the curated seed set (harassment vs banter, threats, coercion...).")
-@click.option("--seed-weight", default=3.0, show_default=True, help="Row weight of the seed set.")
+@click.option("--seed-weight", type=float, default=None,
+              help="Row weight of the seed set.  [default: the recipe's, 6.0]")
 @click.option("--feedback", multiple=True,
               help="Moderator decisions: a JSONL from `harassflag review export`, or a database URL.")
 @click.option("--feedback-weight", default=5.0, show_default=True, help="Row weight of feedback rows.")
@@ -88,8 +89,8 @@ def train(out, data_dir, train_file, text_column, label_column, head_column, str
     except ValueError:
         raise click.BadParameter(f"not a list of numbers: {c_grid!r}", param_hint="--c") from None
     recipe = RecipeOptions(data_dir=data_dir, public=public, seed=use_seed and (public or not train_file),
-                           seed_weight=seed_weight, own=own, feedback=feedback_sets,
-                           feedback_weight=feedback_weight)
+                           own=own, feedback=feedback_sets, feedback_weight=feedback_weight,
+                           **({} if seed_weight is None else {"seed_weight": seed_weight}))
     _say("loading training data")
     train_set, val_set = build_training_sets(recipe)
     _say(f"training rows: {len(train_set)}; validation rows: {len(val_set) if val_set else 'holdout'}")
@@ -103,7 +104,7 @@ def train(out, data_dir, train_file, text_column, label_column, head_column, str
                       progress=_say)
     model.manifest["datasets"] = train_set.meta.get("sources", [])
     model.manifest["validation_sets"] = val_set.meta.get("sources", []) if val_set else []
-    model.manifest["recipe"] = {"public": public, "seed": recipe.seed, "seed_weight": seed_weight,
+    model.manifest["recipe"] = {"public": public, "seed": recipe.seed, "seed_weight": recipe.seed_weight,
                                 "train_files": list(train_file), "feedback_weight": feedback_weight}
     if feedback_sets:
         model.manifest["feedback"] = [

@@ -37,7 +37,7 @@ class RecipeOptions:
     data_dir: str | Path | None = None
     public: bool = True
     seed: bool = True
-    seed_weight: float = 10.0
+    seed_weight: float = 6.0
     feedback: list[LabelledSet] | None = None
     feedback_weight: float = 5.0
     own: list[LabelledSet] | None = None

@@ -32,6 +32,20 @@ class TrainOptions:
     """Share of training groups held out for tuning when no validation set is given."""
     n_jobs: int = 2
     max_iter: int = 300
+    family_scale: dict[str, tuple[float, ...]] = field(default_factory=lambda: dict(FAMILY_SCALE))
+    """Per head, a multiplier per feature family (word, char, pair, context, lexicon, global)."""
+
+
+FAMILY_SCALE: dict[str, tuple[float, ...]] = {
+    # A head sees the shared features with each family's columns multiplied by these factors, which
+    # for an L2-regularised regression is a per-family regularisation strength. The factors are
+    # folded into the saved coefficients, so scoring is unchanged: one X @ coef for every head.
+    # Chosen on validation data (seed:val, olid:val, hateval:dev): word pairs ("wants you",
+    # "never hurt") carry targeting better than character n-grams for harassment, and pairs help
+    # hate a little; doubling pairs for `offensive` cost it on olid:val, so it keeps the shared weights.
+    "harassment": (1.0, 0.75, 2.0, 1.0, 1.0, 1.0),
+    "hate": (1.0, 1.0, 2.0, 1.0, 1.0, 1.0),
+}
 
 
 def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
@@ -68,6 +82,22 @@ def _platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     lr = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000)
     lr.fit(z.reshape(-1, 1), y)
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+
+
+def _column_scale(families: np.ndarray, factors: tuple[float, ...] | None) -> np.ndarray | None:
+    """Per-column multipliers from per-family factors (None when every factor is 1)."""
+    if factors is None or all(f == 1.0 for f in factors):
+        return None
+    return np.asarray(factors, dtype=np.float64)[families]
+
+
+def _scaled(X, scale: np.ndarray | None):
+    """X with its columns multiplied by `scale` (X itself when there is nothing to scale)."""
+    if scale is None:
+        return X
+    X = X.copy()
+    X.data *= scale[X.indices].astype(X.dtype)
+    return X
 
 
 def _holdout(train: LabelledSet, opts: TrainOptions) -> tuple[LabelledSet, LabelledSet]:
@@ -118,8 +148,11 @@ def fit_model(
         hw = head_weights.get(head)
         return weights_all[rows] * (hw[rows] if hw is not None else 1.0)
 
+    scales = {h: _column_scale(featurizer.family_, opts.family_scale.get(h)) for h in HEADS}
+    # each fit gets its own matrix: liblinear fits in threads crash (SIGSEGV) when they share one
     fitted = Parallel(n_jobs=opts.n_jobs, prefer="threads")(
-        delayed(_fit_one)(X_tr[rows], train.labels[head][rows], row_weights(head, rows), c, opts)
+        delayed(_fit_one)(_scaled(X_tr[rows], scales[head]), train.labels[head][rows],
+                          row_weights(head, rows), c, opts)
         for head, c, rows in jobs
     )
 
@@ -141,16 +174,17 @@ def fit_model(
             continue
         vrows = np.flatnonzero(val.labels[head] != MISSING)
         yv = val.labels[head][vrows]
+        X_head_va = _scaled(X_va[vrows], scales[head])
         best = None
         for c, clf in cands:
-            z = clf.decision_function(X_va[vrows]) if vrows.size else np.zeros(0)
+            z = clf.decision_function(X_head_va) if vrows.size else np.zeros(0)
             p = 1.0 / (1.0 + np.exp(-z))
             t = best_threshold(yv, p)
             score = head_metrics(yv, p, t)["macro_f1"] if vrows.size else 0.0
             if best is None or score > best[0] + 1e-9:
                 best = (score, c, clf, z)
         _, c, clf, z = best
-        coef[:, j] = clf.coef_[0]
+        coef[:, j] = clf.coef_[0] if scales[head] is None else clf.coef_[0] * scales[head]
         intercept[j] = clf.intercept_[0]
         a, b = _platt(z, yv)
         calib_a[j], calib_b[j] = a, b
