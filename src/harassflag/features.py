@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from .lexicon import LEXICON_CLASSES, TOKEN_CLASSES
 from .text import URL_TOKEN, USER_TOKEN, TokenizedText
 
-FEATURE_VERSION = 5
+FEATURE_VERSION = 6
 """Bumped whenever the fitted state's layout changes: older artifacts are refused, not misread."""
 
 SECOND_PERSON = frozenset(
@@ -35,7 +35,9 @@ SECOND_PERSON = frozenset(
 FIRST_PERSON = frozenset("i i'm im me my myself mine i've ive i'll ill i'd we we're us our".split())
 NEGATION = frozenset(
     "not never no don't dont isn't isnt aren't arent wasn't wasnt weren't ain't aint won't wont "
-    "can't cant didn't didnt doesn't doesnt shouldn't".split()
+    "can't cant didn't didnt doesn't doesnt shouldn't "
+    # negating pronouns and prepositions: "no one called you a snake", "disagree without calling her..."
+    "nobody noone nothing neither nor without".split()
 )
 THIRD_PERSON = frozenset("he she they him her them his hers their he's she's they're theyre hes shes".split())
 QUOTES = frozenset('" “ ” « » „ ‟ ＂'.split())
