@@ -27,7 +27,7 @@ from harassflag.seed import (
 from harassflag.seed.build_seed import COUNTS_END, COUNTS_START, norm_key
 from harassflag.seed.functional_cases import MIN_CASES
 from harassflag.seed.obfuscate import FAMILIES, obfuscate
-from harassflag.seed.seed_templates import CATEGORIES, V2_SIZES
+from harassflag.seed.seed_templates import CATEGORIES, V2_SIZES, V3_SIZES
 
 FUNCTIONALITIES = {
     "threat_no_profanity": 1,
@@ -64,6 +64,23 @@ V3_EXTENDED = {
     "exclusion",
     "identity_attack",
 }
+V3_SEED_SHA256 = "6c30e44016e80608b6d0c6c8e046f197abf39b9d4fe9cdab4f6d34735f48d06f"
+"""sha256 of seed.jsonl as committed at v3: v4 may add rows, never change or reorder these."""
+V4_EXTENDED = {
+    "counter_speech": (32, 12),
+    "banter": (32, 12),
+    "negation": (32, 12),
+    "ordinary_chat": (32, 12),
+    "sexual_harassment": (16, 6),
+    "pile_on": (16, 6),
+    "exclusion": (16, 6),
+    "untargeted_profanity": (16, 6),
+    "violent_idiom": (16, 6),
+    "threat_violence": (16, 6),
+    "threat_expose": (16, 6),
+    "stalking": (16, 6),
+}
+"""Templates and hand-written messages added at v4, per category."""
 SEED_KEYS = ["id", "text", "harassment", "hate", "offensive", "category", "template", "split"]
 
 
@@ -272,12 +289,27 @@ def test_load_functional_matches_the_file(functional: list[dict]) -> None:
     assert load_functional() == functional
 
 
-def _is_v2_unit(template_id: str) -> bool:
+def _unit_version(template_id: str) -> int:
+    """Version that added a unit: template numbers and `ffN` batches past a version's sizes are later.
+
+    Hand-written batches of each version start a new batch, so batch numbers count up per version.
+    """
     category, unit = template_id.split("/")
-    n_templates, n_free = V2_SIZES[category]
-    if unit.startswith("ff"):
-        return int(unit[2:]) <= -(-n_free // 4)
-    return int(unit) <= n_templates
+    batches = 0
+    for version, sizes in ((2, V2_SIZES), (3, V3_SIZES)):
+        n_templates, n_free = sizes[category]
+        if unit.startswith("ff"):
+            previous = V2_SIZES[category][1] if version == 3 else 0
+            batches += -(-(n_free - previous) // 4)
+            if int(unit[2:]) <= batches:
+                return version
+        elif int(unit) <= n_templates:
+            return version
+    return 4
+
+
+def _is_v2_unit(template_id: str) -> bool:
+    return _unit_version(template_id) == 2
 
 
 def test_v3_keeps_every_v2_row_byte_for_byte() -> None:
@@ -288,13 +320,33 @@ def test_v3_keeps_every_v2_row_byte_for_byte() -> None:
 
 
 def test_v3_extends_the_weak_categories(rows: list[dict]) -> None:
-    for category, spec in CATEGORIES.items():
-        n_templates, n_free = V2_SIZES[category]
-        added = (len(spec["templates"]) - n_templates, len(spec["freeform"]) - n_free)
+    for category in CATEGORIES:
+        (n2, f2), (n3, f3) = V2_SIZES[category], V3_SIZES[category]
+        added = (n3 - n2, f3 - f2)
         assert added == ((16, 6) if category in V3_EXTENDED else (0, 0)), category
     new_units = defaultdict(set)
     for r in rows:
-        if not _is_v2_unit(r["template"]):
+        if _unit_version(r["template"]) == 3:
             new_units[r["category"]].add(r["split"])
     assert set(new_units) == V3_EXTENDED
+    assert all(splits == set(SPLITS) for splits in new_units.values()), new_units
+
+
+def test_v4_keeps_every_v3_row_byte_for_byte() -> None:
+    lines = SEED_PATH.read_bytes().splitlines(keepends=True)
+    v3 = b"".join(line for line in lines if _unit_version(json.loads(line)["template"]) < 4)
+    assert hashlib.sha256(v3).hexdigest() == V3_SEED_SHA256
+    assert len(v3) < SEED_PATH.stat().st_size
+
+
+def test_v4_extends_the_weak_categories(rows: list[dict]) -> None:
+    for category, spec in CATEGORIES.items():
+        n_templates, n_free = V3_SIZES[category]
+        added = (len(spec["templates"]) - n_templates, len(spec["freeform"]) - n_free)
+        assert added == V4_EXTENDED.get(category, (0, 0)), category
+    new_units = defaultdict(set)
+    for r in rows:
+        if _unit_version(r["template"]) == 4:
+            new_units[r["category"]].add(r["split"])
+    assert set(new_units) == set(V4_EXTENDED)
     assert all(splits == set(SPLITS) for splits in new_units.values()), new_units

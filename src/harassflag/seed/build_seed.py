@@ -19,7 +19,7 @@ from pathlib import Path
 from .fill import fill_template
 from .functional_cases import build_functional_cases
 from .obfuscate import FAMILIES, obfuscate
-from .seed_templates import CATEGORIES, SLOTS, V2_SIZES
+from .seed_templates import CATEGORIES, SLOTS, V2_SIZES, VERSION_SIZES
 
 SEED = "harassflag-seed-2026-11"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -33,7 +33,7 @@ ROWS_PER_CATEGORY = {1: 270, 0: 200}
 """Target rows per category by harassment label at v2: 10 harassment and 13 negative categories.
 With 32 templates per category this gives 8 fillings per harassment template and 6 per negative
 one (v2, 2026-11): many templates, few fillings each, so templates and not fillings dominate.
-Templates added later (v3) get the same number of fillings, so extended categories grow."""
+Templates added later (v3, v4) get the same number of fillings, so extended categories grow."""
 
 FREEFORM_GROUP_SIZE = 4
 """Hand-written messages are split in batches of up to this many."""
@@ -156,7 +156,12 @@ def _template_units(category: str, spec: dict) -> list[dict]:
     Units carry the version that added them. Hand-written messages of a later version start a new
     batch, so the batches (and rows) of earlier versions stay as they were.
     """
-    n_templates, n_free = V2_SIZES[category]
+    bounds = [(v, sizes[category]) for v, sizes in VERSION_SIZES.items()]
+
+    def version_of(i: int, axis: int) -> int:
+        """Version of the i-th (1-based) template (axis 0) or message (axis 1)."""
+        return next((v for v, size in bounds if i <= size[axis]), max(VERSION_SIZES) + 1)
+
     units = []
     for i, entry in enumerate(spec["templates"], start=1):
         template, overrides = entry if isinstance(entry, tuple) else (entry, {})
@@ -165,12 +170,15 @@ def _template_units(category: str, spec: dict) -> list[dict]:
                 "id": f"{category}/{i:02d}",
                 "template": template,
                 "overrides": overrides,
-                "version": 2 if i <= n_templates else 3,
+                "version": version_of(i, 0),
             }
         )
     freeform = spec["freeform"]
+    by_version: dict[int, list] = {}
+    for i, message in enumerate(freeform, start=1):
+        by_version.setdefault(version_of(i, 1), []).append(message)
     group = 0
-    for version, batch in ((2, freeform[:n_free]), (3, freeform[n_free:])):
+    for version, batch in sorted(by_version.items()):
         for start in range(0, len(batch), FREEFORM_GROUP_SIZE):
             group += 1
             units.append(
@@ -248,7 +256,7 @@ def build_seed_rows() -> list[dict]:
         n_templates, n_free = V2_SIZES[category]
         per_template = -(-(ROWS_PER_CATEGORY[spec["harassment"]] - n_free) // n_templates)
         plan.append((category, spec, units, _assign_splits(category, units), per_template))
-    for version in (2, 3):
+    for version in sorted({u["version"] for _, _, units, _, _ in plan for u in units}):
         family_turn = [0]
         for category, spec, units, splits, per_template in plan:
             harassment = spec["harassment"]
