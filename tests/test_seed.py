@@ -24,10 +24,10 @@ from harassflag.seed import (
     load_seed,
     load_seed_rows,
 )
-from harassflag.seed.build_seed import COUNTS_END, COUNTS_START, norm_key
+from harassflag.seed.build_seed import COUNTS_END, COUNTS_START, FREEFORM_GROUP_SIZE, norm_key
 from harassflag.seed.functional_cases import MIN_CASES
 from harassflag.seed.obfuscate import FAMILIES, obfuscate
-from harassflag.seed.seed_templates import CATEGORIES, V2_SIZES, V3_SIZES
+from harassflag.seed.seed_templates import CATEGORIES, V2_SIZES, V3_SIZES, VERSION_SIZES
 
 FUNCTIONALITIES = {
     "threat_no_profanity": 1,
@@ -295,17 +295,17 @@ def _unit_version(template_id: str) -> int:
     Hand-written batches of each version start a new batch, so batch numbers count up per version.
     """
     category, unit = template_id.split("/")
-    batches = 0
-    for version, sizes in ((2, V2_SIZES), (3, V3_SIZES)):
+    batches = previous_free = 0
+    for version, sizes in sorted(VERSION_SIZES.items()):
         n_templates, n_free = sizes[category]
         if unit.startswith("ff"):
-            previous = V2_SIZES[category][1] if version == 3 else 0
-            batches += -(-(n_free - previous) // 4)
+            batches += -(-(n_free - previous_free) // FREEFORM_GROUP_SIZE)
+            previous_free = n_free
             if int(unit[2:]) <= batches:
                 return version
         elif int(unit) <= n_templates:
             return version
-    return 4
+    return max(VERSION_SIZES) + 1
 
 
 def _is_v2_unit(template_id: str) -> bool:

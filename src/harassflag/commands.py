@@ -89,8 +89,8 @@ def train(out, data_dir, train_file, text_column, label_column, head_column, str
     except ValueError:
         raise click.BadParameter(f"not a list of numbers: {c_grid!r}", param_hint="--c") from None
     recipe = RecipeOptions(data_dir=data_dir, public=public, seed=use_seed and (public or not train_file),
-                           own=own, feedback=feedback_sets, feedback_weight=feedback_weight,
-                           **({} if seed_weight is None else {"seed_weight": seed_weight}))
+                           seed_weight=RecipeOptions.seed_weight if seed_weight is None else seed_weight,
+                           own=own, feedback=feedback_sets, feedback_weight=feedback_weight)
     _say("loading training data")
     train_set, val_set = build_training_sets(recipe)
     _say(f"training rows: {len(train_set)}; validation rows: {len(val_set) if val_set else 'holdout'}")

@@ -162,23 +162,6 @@ class Model:
         return self.pipeline.named_steps["features"]
 
     # -- scoring --------------------------------------------------------------------------------
-    def _rows(self, flat: list[str], lengths: list[int]) -> tuple[list[list[str]], np.ndarray]:
-        """Token rows to score (a long message becomes its windows) and the message of each row."""
-        rows: list[list[str]] = []
-        owner: list[int] = []
-        pos = 0
-        for i, n in enumerate(lengths):
-            toks = flat[pos : pos + n]
-            pos += n
-            if n <= WINDOW_TOKENS:
-                rows.append(toks)
-                owner.append(i)
-            else:
-                ws = windows(toks)
-                rows.extend(ws)
-                owner.extend([i] * len(ws))
-        return rows, np.asarray(owner, dtype=np.int64)
-
     def decision_rows(self, token_rows: list[list[str]]) -> np.ndarray:
         """Raw log-odds per row (token lists) and head, before calibration."""
         X = self.featurizer.transform(token_rows)
@@ -207,9 +190,12 @@ class Model:
                 short_flat.extend(flat[starts[i] : starts[i] + n])
         X = self.featurizer.transform_flat(short_flat, [n if n <= WINDOW_TOKENS else 0 for n in lengths])
         out = self.calibrate(np.asarray(X @ self._coef, dtype=np.float64) + self.weights.intercept)
-        rows, owner = self._rows(
-            [tok for i in long_ids for tok in flat[starts[i] : starts[i] + lengths[i]]],
-            [lengths[i] for i in long_ids])
+        rows: list[list[str]] = []
+        owner: list[int] = []
+        for k, i in enumerate(long_ids):
+            ws = windows(flat[starts[i] : starts[i] + lengths[i]])
+            rows.extend(ws)
+            owner.extend([k] * len(ws))
         best = np.full((len(long_ids), len(self.heads)), -np.inf)
         np.maximum.at(best, owner, self.calibrate(self.decision_rows(rows)))
         out[long_ids] = best

@@ -92,11 +92,9 @@ def _column_scale(families: np.ndarray, factors: tuple[float, ...] | None) -> np
 
 
 def _scaled(X, scale: np.ndarray | None):
-    """X with its columns multiplied by `scale` (X itself when there is nothing to scale)."""
-    if scale is None:
-        return X
-    X = X.copy()
-    X.data *= scale[X.indices].astype(X.dtype)
+    """X's columns multiplied by `scale`, in place (callers pass a fresh row slice they own)."""
+    if scale is not None:
+        X.data *= scale[X.indices].astype(X.dtype)
     return X
 
 
