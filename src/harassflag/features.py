@@ -2,9 +2,11 @@
 
 `TokenFeaturizer` is a scikit-learn transformer (second step of the saved pipeline). It works per
 token *type*, not per character: every distinct token's unigram and character n-grams are computed
-once (a sparse type x feature matrix), and a batch of messages becomes (message x type counts) @
-(type x feature). Word pairs and target contexts are looked up with numpy on integer token ids.
-So there is no Python loop per character, and the per-token work is a dictionary lookup.
+once (a sparse type x feature matrix). A batch becomes integer token ids (scoring caches the ids of
+each whitespace chunk, so the per-token work is one dictionary lookup per chunk); word pairs (an
+integer hash), target contexts and lexicon classes are found with numpy on those ids; and one
+sparse product (message x [types | features]) @ ([type features] / identity) adds every family's
+counts up. There is no Python loop per character or per token; training runs the same code.
 
 Target-aware features (what makes `harassment` different from `offensive`): a word seen within the
 few tokens after a second-person form or an @mention gets a "you" context feature ("you ... idiot"),
