@@ -465,19 +465,20 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
     # -- transform ------------------------------------------------------------------------------
     def transform(self, X) -> sp.csr_matrix:  # noqa: N803
         """TF-IDF (sublinear tf, L2-normalised rows) of the messages."""
-        return self.weight(self._counts(X))
+        return self.weight(self._counts(X), copy=False)
 
     def transform_flat(self, flat: list[str], lengths: Sequence[int]) -> sp.csr_matrix:
         """`transform` of documents given flat (all tokens in order, tokens per document)."""
-        return self.weight(self._counts_flat(flat, np.asarray(lengths, dtype=np.int64)))
+        return self.weight(self._counts_flat(flat, np.asarray(lengths, dtype=np.int64)), copy=False)
 
     def transform_ids(self, tids: np.ndarray, lengths: np.ndarray, table: UnseenTokens) -> sp.csr_matrix:
         """`transform` of documents given as token ids from `ids_of_texts`."""
-        return self.weight(self._counts_ids(tids, lengths, table))
+        return self.weight(self._counts_ids(tids, lengths, table), copy=False)
 
-    def weight(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        """Counts -> sublinear TF-IDF, each feature family L2-normalised and weighted, rows L2-normalised."""
-        X = counts.copy()
+    def weight(self, counts: sp.csr_matrix, copy: bool = True) -> sp.csr_matrix:
+        """Counts -> sublinear TF-IDF, each feature family L2-normalised and weighted, rows L2-normalised
+        (in place when `copy` is false)."""
+        X = counts.copy() if copy else counts
         data = X.data
         if self.sublinear_tf:
             np.log(data, out=data)
