@@ -26,6 +26,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ..deps import ModelDep, json_body, note_items, request_body_doc, require_api_key_or_query
@@ -105,7 +106,7 @@ def build_router(schemas: Schemas, settings: Settings) -> APIRouter:
         openapi_extra=request_body_doc(AnalyzeRequest),
         summary="Perspective-compatible analysis",
     )
-    def analyze(
+    async def analyze(
         request: Request, body: Annotated[Any, Depends(json_body(AnalyzeRequest))], model: ModelDep
     ) -> Response:
         """Perspective's `comments:analyze` for TOXICITY, INSULT, IDENTITY_ATTACK and PROFANITY."""
@@ -131,19 +132,21 @@ def build_router(schemas: Schemas, settings: Settings) -> APIRouter:
         texts, _ = truncate([body.comment.text], settings.max_chars, settings.truncate_chars)
         text = texts[0]
         holder = request.app.state.holder
-        decisions = holder.score(model, [text])
-        row = decisions.scores[0]
+        decisions = await holder.score(model, [text])
+        row = decisions.scores[0].tolist()
         attribute_scores: dict[str, Any] = {}
         for name, params in requested.items():
             cols = [heads.index(h) for h in ATTRIBUTE_HEADS[name]]
             best = max(cols, key=lambda c: row[c])
-            value = float(row[best])
+            value = row[best]
             threshold = params.scoreThreshold if params is not None else None
             if threshold is not None and value < threshold:
                 continue
             entry: dict[str, Any] = {"summaryScore": {"value": value, "type": "PROBABILITY"}}
             if body.spanAnnotations:
-                entry["spanScores"] = span_scores(model, text, heads[best], settings.explain_top)
+                entry["spanScores"] = await run_in_threadpool(
+                    span_scores, model, text, heads[best], settings.explain_top
+                )
             attribute_scores[name] = entry
         holder.metrics.count_scored("perspective", 1, decisions.flagged_by_head())
         note_items(request, 1, int(decisions.flagged.sum()))
