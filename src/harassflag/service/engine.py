@@ -148,7 +148,7 @@ class MicroBatcher:
         outcomes: list[Decisions | BaseException]
         try:
             whole = decide(model, np.asarray(model.score_matrix(texts), dtype=np.float64))
-            self.metrics.batch_size.observe(len(texts))
+            self.metrics.count_model_call(len(texts), whole.flagged_by_head())
             outcomes = []
             start = 0
             for job in group:
@@ -168,6 +168,21 @@ class MicroBatcher:
                 continue
 
 
+@dataclass(frozen=True)
+class Served:
+    """A verified model and what every response says about it, worked out once per load."""
+
+    model: Any
+    summary: dict[str, str]
+    thresholds: dict[str, float]
+    loaded_at: float
+
+    @classmethod
+    def of(cls, model: Any) -> Served:
+        """The snapshot for `model`, loaded now."""
+        return cls(model, model_summary(model), dict(model.thresholds), time.time())
+
+
 class ModelHolder:
     """Owns the served model, its verified reload and the scoring call."""
 
@@ -175,9 +190,20 @@ class ModelHolder:
         self.path = path
         self.metrics = metrics
         self._reload_lock = threading.Lock()
-        self.model: Any = None
-        self.loaded_at: float = 0.0
+        self.served: Served | None = None
         self.batcher = MicroBatcher(micro_batch, metrics) if micro_batch > 1 else None
+
+    @property
+    def model(self) -> Any:
+        """The model serving now (None before the first load)."""
+        served = self.served
+        return served.model if served is not None else None
+
+    @property
+    def loaded_at(self) -> float:
+        """When the serving model was swapped in (0 before the first load)."""
+        served = self.served
+        return served.loaded_at if served is not None else 0.0
 
     def load_verified(self) -> Any:
         """Load the artifact at `path`, verify its hash (by `load_model`) and that it scores."""
@@ -215,18 +241,18 @@ class ModelHolder:
             self._reload_lock.release()
 
     def _install(self, model: Any) -> None:
-        self.model = model  # the swap: a single reference store
-        self.loaded_at = time.time()
-        summary = model_summary(model)
+        served = Served.of(model)
+        self.served = served  # the swap: a single reference store
+        summary = served.summary
         self.metrics.set_model(summary["name"], summary["version"], summary["sha256"])
 
     def score_now(self, model: Any, texts: list[str]) -> Decisions:
         """Scores and decisions of `texts` under `model`, in the calling thread."""
         if not texts:
             return decide(model, np.zeros((0, len(model_heads(model)))))
-        matrix = np.asarray(model.score_matrix(texts), dtype=np.float64)
-        self.metrics.batch_size.observe(len(texts))
-        return decide(model, matrix)
+        decisions = decide(model, np.asarray(model.score_matrix(texts), dtype=np.float64))
+        self.metrics.count_model_call(len(texts), decisions.flagged_by_head())
+        return decisions
 
     async def score(self, model: Any, texts: list[str]) -> Decisions:
         """Scores and decisions of `texts` under `model`, off the event loop (micro-batched if on)."""

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from ..deps import ModelDep, json_body, note_items, request_body_doc, require_api_key
+from ..deps import json_body, note_items, request_body_doc, require_api_key, serving
 from ..engine import Decisions, model_heads
 from ..problems import ProblemError
 from ..schemas import Schemas
@@ -84,9 +84,11 @@ def build_router(schemas: Schemas, settings: Settings) -> APIRouter:
         summary="OpenAI-compatible moderation",
     )
     async def moderations(
-        request: Request, body: Annotated[Any, Depends(json_body(ModerationRequest))], model: ModelDep
+        request: Request, body: Annotated[Any, Depends(json_body(ModerationRequest))]
     ) -> Response:
         """`{"input": str | [str | {"type": "text", "text": ...}]}` -> OpenAI's moderation response."""
+        served = serving(request)
+        model = served.model
         raw = [body.input] if isinstance(body.input, str) else body.input
         texts: list[str] = []
         for i, part in enumerate(raw):
@@ -102,11 +104,11 @@ def build_router(schemas: Schemas, settings: Settings) -> APIRouter:
         holder = request.app.state.holder
         decisions = await holder.score(model, texts)
         results, flagged_total = moderation_results(decisions, reported_categories(model))
-        holder.metrics.count_scored("openai", len(texts), decisions.flagged_by_head())
+        holder.metrics.count_scored("openai", len(texts))
         note_items(request, len(texts), flagged_total)
         return json_response(
-            {"id": f"modr-{uuid.uuid4().hex}", "model": str(model.name), "results": results},
-            headers={"x-harassflag-model-sha256": str(model.sha256)},
+            {"id": f"modr-{uuid.uuid4().hex}", "model": served.summary["name"], "results": results},
+            headers={"x-harassflag-model-sha256": served.summary["sha256"]},
         )
 
     return router

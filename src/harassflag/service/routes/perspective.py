@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ..deps import ModelDep, json_body, note_items, request_body_doc, require_api_key_or_query
+from ..deps import json_body, note_items, request_body_doc, require_api_key_or_query, serving
 from ..engine import model_heads
 from ..problems import ProblemError
 from ..schemas import Schemas
@@ -106,10 +106,9 @@ def build_router(schemas: Schemas, settings: Settings) -> APIRouter:
         openapi_extra=request_body_doc(AnalyzeRequest),
         summary="Perspective-compatible analysis",
     )
-    async def analyze(
-        request: Request, body: Annotated[Any, Depends(json_body(AnalyzeRequest))], model: ModelDep
-    ) -> Response:
+    async def analyze(request: Request, body: Annotated[Any, Depends(json_body(AnalyzeRequest))]) -> Response:
         """Perspective's `comments:analyze` for TOXICITY, INSULT, IDENTITY_ATTACK and PROFANITY."""
+        model = serving(request).model
         heads = model_heads(model)
         requested = body.requestedAttributes
         for name in requested:
@@ -148,8 +147,8 @@ def build_router(schemas: Schemas, settings: Settings) -> APIRouter:
                     span_scores, model, text, heads[best], settings.explain_top
                 )
             attribute_scores[name] = entry
-        holder.metrics.count_scored("perspective", 1, decisions.flagged_by_head())
-        note_items(request, 1, int(decisions.flagged.sum()))
+        holder.metrics.count_scored("perspective", 1)
+        note_items(request, 1, int(decisions.flagged[0]))
         out: dict[str, Any] = {"attributeScores": attribute_scores, "languages": languages or ["en"]}
         if body.clientToken is not None:
             out["clientToken"] = body.clientToken

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ..deps import ModelDep, json_body, note_items, request_body_doc, require_api_key
+from ..deps import ModelDep, json_body, note_items, request_body_doc, require_api_key, serving
 from ..engine import Decisions, model_summary
 from ..review_hook import queue_for_review
 from ..schemas import Schemas
@@ -77,14 +77,13 @@ class ModelDescription(BaseModel):
 
 def message_results(
     ids: list[str | None], decisions: Decisions, cut: list[bool], spans: list[list[Any]] | None
-) -> list[dict[str, Any]]:
-    """`results` of a native response as plain JSON-ready dicts (the shape of `MessageResult`)."""
+) -> tuple[list[dict[str, Any]], int]:
+    """`results` of a native response as JSON-ready dicts (`MessageResult`'s shape), and the flagged count."""
     heads = decisions.heads
+    flags = decisions.flagged.tolist()
     results = [
         {"id": i, "scores": dict(zip(heads, s)), "categories": dict(zip(heads, c)), "flagged": f}
-        for i, s, c, f in zip(
-            ids, decisions.scores.tolist(), decisions.categories.tolist(), decisions.flagged.tolist()
-        )
+        for i, s, c, f in zip(ids, decisions.scores.tolist(), decisions.categories.tolist(), flags)
     ]
     if any(cut):
         for item, was_cut in zip(results, cut):
@@ -93,7 +92,7 @@ def message_results(
     if spans is not None:
         for item, found in zip(results, spans):
             item["spans"] = [{"term": x.term, "start": x.start, "end": x.end, "weight": x.weight} for x in found]
-    return results
+    return results, flags.count(True)
 
 
 def build_router(schemas: Schemas, settings: Settings) -> APIRouter:
@@ -108,10 +107,10 @@ def build_router(schemas: Schemas, settings: Settings) -> APIRouter:
         openapi_extra=request_body_doc(ScoreRequest),
         summary="Score one message or a batch",
     )
-    async def score(
-        request: Request, body: Annotated[Any, Depends(json_body(ScoreRequest))], model: ModelDep
-    ) -> Response:
+    async def score(request: Request, body: Annotated[Any, Depends(json_body(ScoreRequest))]) -> Response:
         """Every head's probability, per-head decisions, the overall flag, and optional spans."""
+        served = serving(request)
+        model = served.model
         holder = request.app.state.holder
         if body.messages is None:
             ids: list[str | None] = [None]
@@ -126,20 +125,15 @@ def build_router(schemas: Schemas, settings: Settings) -> APIRouter:
             spans = await run_in_threadpool(
                 model.explain_batch, texts, head=body.explain_head, top=body.explain_top
             )
-        results = message_results(ids, decisions, cut, spans)
-        n_flagged = int(decisions.flagged.sum())
-        holder.metrics.count_scored("native", len(texts), decisions.flagged_by_head())
+        results, n_flagged = message_results(ids, decisions, cut, spans)
+        holder.metrics.count_scored("native", len(texts))
         note_items(request, len(texts), n_flagged)
-        out: dict[str, Any] = {
-            "model": model_summary(model),
-            "thresholds": model.thresholds,
-            "results": results,
-        }
+        out: dict[str, Any] = {"model": served.summary, "thresholds": served.thresholds, "results": results}
         if body.explain:
             out["explain_head"] = body.explain_head
         if body.review or request.app.state.review_all_flagged:
             out["review"] = await run_in_threadpool(queue_for_review, request, model, ids, texts, decisions)
-        return json_response(out, headers={"x-harassflag-model-sha256": str(model.sha256)})
+        return json_response(out, headers={"x-harassflag-model-sha256": served.summary["sha256"]})
 
     @router.get("/v1/model", response_model=ModelDescription, summary="The served model and limits")
     async def describe(model: ModelDep) -> Response:
