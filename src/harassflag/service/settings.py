@@ -78,8 +78,9 @@ class Settings(BaseSettings):
 
     micro_batch: bool = True
     """Score concurrent single requests together in one model call (same results, less overhead)."""
-    micro_batch_max: int = Field(default=64, ge=1, le=10_000)
-    """Most texts one micro-batch holds."""
+    micro_batch_max: int = Field(default=512, ge=1, le=10_000)
+    """Texts after which the batcher stops adding requests to a model call (one bigger request is
+    scored alone). Merging batch requests pays: per-text cost falls until a few hundred texts."""
 
     review: bool = False
     """Mount the moderator review queue (`/review`) and queue flagged messages sent with `review`."""
