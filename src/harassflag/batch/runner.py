@@ -30,7 +30,8 @@ from .scoring import ScoreOptions, score_chunk
 from .stats import BatchStats, ChunkStats
 from .writer import OutputSink, atomic_write, columns, output_kind
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+"""2: JSONL rows are compact (orjson); a version-1 checkpoint is refused, not continued in another format."""
 
 
 class ResumeError(HarassflagError):
