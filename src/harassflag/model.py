@@ -282,12 +282,17 @@ class Model:
         cand = np.flatnonzero(contrib > 0)
         cand = cand[np.lexsort((cand, -np.round(contrib[cand], 4), row_of[cand]))]
         rank = np.arange(cand.size) - np.searchsorted(row_of[cand], row_of[cand])
+        picked = cand[rank < top]
+        picked_row = row_of[picked]
+        # per picked token: its row, its index in the row's explained segment, its contribution
+        # (as Python ints and floats, so the loop below does no numpy scalar work)
         out: list[list[Span]] = [[] for _ in texts]
-        for p in cand[rank < top].tolist():
-            i = int(row_of[p])
+        for i, k, w in zip(
+            picked_row.tolist(), (picked - first[picked_row]).tolist(), contrib[picked].tolist()
+        ):
             tt = tokenized[i]
-            start, end = tt.original_span(tt.tokens[chosen[i][0] + p - int(first[i])])
-            out[i].append(Span(texts[i][start:end], start, end, round(float(contrib[p]), 4)))
+            start, end = tt.original_span(tt.tokens[chosen[i][0] + k])
+            out[i].append(Span(texts[i][start:end], start, end, round(w, 4)))
         return out
 
     def __repr__(self) -> str:
