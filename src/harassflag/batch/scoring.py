@@ -147,9 +147,9 @@ def score_chunk(
             )
 
     no_expl: list = []
-    explanation = [no_expl] * len(messages)
+    explanation: list[list] = [no_expl] * len(messages)  # the Spans; the writer keeps term, weight
     for i, spans in explanations.items():
-        explanation[i] = [(sp.term, round(float(sp.weight), 6)) for sp in spans]
+        explanation[i] = spans
     data: dict[str, list] = {
         "id": ids,
         "channel": channels,

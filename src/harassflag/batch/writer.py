@@ -51,18 +51,24 @@ def explanation_text(terms: Sequence[tuple[str, float]]) -> str:
     return "; ".join(f"{t}:{w:.4f}" for t, w in terms)
 
 
-def _explanation_objects(explanation: list[Sequence[tuple[str, float]]]) -> list[list[dict]]:
-    """Explanation terms as [{"term", "weight"}, ...] per row (JSONL, Parquet)."""
-    return [[{"term": t, "weight": w} for t, w in terms] if terms else [] for terms in explanation]
+def explanation_terms(spans: Sequence[Any]) -> list[tuple[str, float]]:
+    """(term, weight) of each explanation Span, weight rounded to 6 places."""
+    return [(sp.term, round(float(sp.weight), 6)) for sp in spans]
+
+
+def _explanation_objects(explanation: list[Sequence[Any]]) -> list[list[dict]]:
+    """Each row's explanation Spans as [{"term", "weight"}, ...] (JSONL, Parquet)."""
+    return [
+        [{"term": t, "weight": w} for t, w in explanation_terms(spans)] if spans else []
+        for spans in explanation
+    ]
 
 
 def encode_columns(kind: str, data: dict[str, list], cols: list[str]) -> Any:
-    """One chunk, given column by column, in the output's encoding: bytes (JSONL/CSV) or a column
-    dict (Parquet)."""
+    """One chunk, given column by column (explanation: Spans per row), in the output's encoding:
+    bytes (JSONL/CSV) or a column dict (Parquet)."""
     if kind == "jsonl":
-        values = [
-            _explanation_objects(data[c]) if c == "explanation" else data[c] for c in cols
-        ]
+        values = [_explanation_objects(data[c]) if c == "explanation" else data[c] for c in cols]
         dumps = orjson.dumps
         lines = [dumps(dict(zip(cols, row))) for row in zip(*values)]
         return b"\n".join(lines) + b"\n" if lines else b""
@@ -71,7 +77,7 @@ def encode_columns(kind: str, data: dict[str, list], cols: list[str]) -> Any:
         for c in cols:
             v = data[c]
             if c == "explanation":
-                v = list(map(explanation_text, v))
+                v = [explanation_text(explanation_terms(spans)) for spans in v]
             elif c == "targets":
                 v = list(map("; ".join, v))
             elif c == "flagged":

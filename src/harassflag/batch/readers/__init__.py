@@ -41,13 +41,14 @@ __all__ = [
 def invalid_field(m: Message) -> str | None:
     """The first field of `m` that cannot be written as UTF-8 (a lone surrogate, e.g. from a JSON
     "\\ud800" escape), or None."""
-    for name in ("text", "id", "channel", "author", "timestamp"):
-        value = getattr(m, name)
-        if not value.isascii() and has_undecodable(value):
+    fields = (m.text, m.id, m.channel, m.author, m.timestamp, *m.targets)
+    if "".join(fields).isascii():  # the usual case, in one C call
+        return None
+    names = ("text", "id", "channel", "author", "timestamp")
+    for name, value in zip(names, fields):
+        if has_undecodable(value):
             return name
-    if any(not t.isascii() and has_undecodable(t) for t in m.targets):
-        return "targets"
-    return None
+    return "targets" if any(map(has_undecodable, m.targets)) else None
 
 
 def read_messages(inputs: list[tuple[Path, str]], ctx: ReadContext) -> Iterator[Message]:
