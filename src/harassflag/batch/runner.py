@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from ..errors import HarassflagError
 from .errors_log import ErrorLog
-from .messages import Message
+from .messages import Message, from_columns, to_columns
 from .readers import ByteProgress, ReadContext, ReaderOptions, detect_format, read_messages
 from .scoring import ScoreOptions, score_chunk
 from .stats import BatchStats, ChunkStats
@@ -107,9 +107,9 @@ def _init_worker(model_dir: str | None) -> None:
 
 
 def _score_in_worker(
-    messages: list[Message], opts: ScoreOptions, chunk_no: int
+    columns: tuple[list, ...], opts: ScoreOptions, chunk_no: int
 ) -> tuple[Any, ChunkStats]:
-    return score_chunk(_MODEL, messages, opts, chunk_no)
+    return score_chunk(_MODEL, from_columns(columns), opts, chunk_no)
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -325,7 +325,7 @@ def run_batch(
                 payload, chunk_stats = score_chunk(model, chunk, opts, n)
                 commit(payload, chunk_stats, cut)
                 continue
-            pending.append((executor.submit(_score_in_worker, chunk, opts, n), cut))
+            pending.append((executor.submit(_score_in_worker, to_columns(chunk), opts, n), cut))
             while len(pending) >= 2 * config.jobs:
                 fut, c = pending.popleft()
                 commit(*fut.result(), c)
