@@ -232,6 +232,54 @@ def test_bad_input_is_counted_and_listed(tmp_path: Path, tiny_model_dir: Path, c
     assert len(out.read_text().splitlines()) == 285
 
 
+@pytest.mark.parametrize("ext", ["jsonl", "csv", "parquet"])
+def test_lone_surrogate_is_bad_input_not_a_traceback(
+    tmp_path: Path, tiny_model_dir: Path, capsys, ext: str
+) -> None:
+    # JSON may escape a lone surrogate ("\\ud800"): valid JSON, but not writable as UTF-8.
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        '{"id": "a", "text": "you idiot"}\n'
+        '{"id": "b", "text": "bad \\ud800 text"}\n'
+        '{"id": "c", "text": "fine", "author": "x\\udc80"}\n'
+        '{"id": "d", "text": "caf\\u00e9 \\ud83d\\ude00 ok"}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / f"o.{ext}"
+    code, err = run_cli([str(src), "--out", str(out), "--model", str(tiny_model_dir)], capsys)
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert (
+        "in.jsonl:2: text: invalid Unicode" in err and "in.jsonl:3: author: invalid Unicode" in err
+    )
+    listed = [
+        json.loads(line) for line in out.with_name(f"o.{ext}.errors.jsonl").read_text().splitlines()
+    ]
+    assert [r["line"] for r in listed] == [2, 3]
+    if ext == "parquet":
+        import pyarrow.parquet as pq
+
+        ids = pq.read_table(out).column("id").to_pylist()
+    elif ext == "csv":
+        with open(out, newline="", encoding="utf-8") as f:
+            ids = [r["id"] for r in csv.DictReader(f)]
+    else:
+        ids = [json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()]
+    assert ids == ["a", "d"]  # a valid surrogate pair (an emoji) is kept
+
+
+def test_strict_stops_at_a_lone_surrogate(tmp_path: Path, tiny_model_dir: Path, capsys) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": "a", "text": "ok"}\n{"id": "b", "text": "\\ud800"}\n', encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    code, err = run_cli(
+        [str(src), "--out", str(out), "--model", str(tiny_model_dir), "--strict"], capsys
+    )
+    assert code == 4
+    assert "in.jsonl:2: text: invalid Unicode" in err and "Traceback" not in err
+    assert not out.exists()
+
+
 def test_strict_exits_non_zero_with_a_message(tmp_path: Path, tiny_model_dir: Path, capsys) -> None:
     out = tmp_path / "o.jsonl"
     code, err = run_cli(

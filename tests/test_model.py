@@ -209,6 +209,21 @@ def test_explain_batch_matches_explain(model) -> None:
     assert model.explain_batch(texts, top=3) == [model.explain(t, top=3) for t in texts]
 
 
+def test_rounded_equals_python_round_on_halfway_and_random_values() -> None:
+    from harassflag.model import rounded
+
+    rng = np.random.default_rng(0)
+    halves = (rng.integers(-(10**6), 10**6, 20_000) + 0.5) / 1e4  # k.5 · 10^-4: ties (as written)
+    values = np.concatenate([
+        rng.random(20_000) * 3, rng.standard_normal(20_000) * 1e-3, halves,
+        np.nextafter(halves, np.inf), np.nextafter(halves, -np.inf), rng.random(1000) * 1e16,
+        np.array([0.0, -0.0, 1e-300, 5e-5, 0.00015, 2.675, np.inf, -np.inf]),
+    ])
+    assert rounded(values, 4) == [round(float(v), 4) for v in values]
+    assert rounded(values[:1000], 6) == [round(float(v), 6) for v in values[:1000]]
+    assert all(np.isnan(rounded(np.array([np.nan]), 4)))
+
+
 def test_token_features_add_up_to_the_message_counts(model) -> None:
     """Explanations attribute exactly the features scoring counts (all but the message-level flags)."""
     import scipy.sparse as sp

@@ -108,6 +108,20 @@ def windows(tokens: list[str]) -> list[list[str]]:
     return [tokens[a:b] for a, b in segments(tokens)]
 
 
+def rounded(values: np.ndarray, places: int) -> list[float]:
+    """`[round(float(v), places) for v in values]`, exactly, with the rounding done by numpy."""
+    scale = 10.0**places
+    y = values * scale
+    k = np.rint(y)
+    out = (k / scale).tolist()  # k, scale exact: k / scale is the double nearest k·10^-places
+    # where y may be on the other side of a half than the exact product (or huge, nan): Python
+    with np.errstate(invalid="ignore"):  # inf - inf: those are unsure anyway
+        unsure = (np.abs(np.abs(y - k) - 0.5) <= 8 * np.spacing(np.abs(y))) | ~(np.abs(y) < 2.0**52)
+    for j in np.flatnonzero(unsure).tolist():
+        out[j] = round(float(values[j]), places)
+    return out
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
 
@@ -291,12 +305,17 @@ class Model:
         cand = np.flatnonzero(contrib > 0)
         cand = cand[np.lexsort((cand, -np.round(contrib[cand], 4), row_of[cand]))]
         rank = np.arange(cand.size) - np.searchsorted(row_of[cand], row_of[cand])
+        picked = cand[rank < top]
+        picked_row = row_of[picked]
+        # per picked token: its row, its index in the row's explained segment, its weight (as
+        # Python ints and floats, so the loop below does no numpy scalar work)
         out: list[list[Span]] = [[] for _ in texts]
-        for p in cand[rank < top].tolist():
-            i = int(row_of[p])
+        for i, k, w in zip(
+            picked_row.tolist(), (picked - first[picked_row]).tolist(), rounded(contrib[picked], 4)
+        ):
             tt = tokenized[i]
-            start, end = tt.original_span(tt.tokens[chosen[i][0] + p - int(first[i])])
-            out[i].append(Span(texts[i][start:end], start, end, round(float(contrib[p]), 4)))
+            start, end = tt.original_span(tt.tokens[chosen[i][0] + k])
+            out[i].append(Span(texts[i][start:end], start, end, w))
         return out
 
     def __repr__(self) -> str:

@@ -20,3 +20,17 @@ class Message:
     """1-based line (or row) where the message starts in `source`."""
     targets: tuple[str, ...] = field(default_factory=tuple)
     """People the message is aimed at: @mentions and the author it replies to."""
+
+
+FIELDS = tuple(Message.__dataclass_fields__)
+"""Message's fields, in order."""
+
+
+def to_columns(messages: list[Message]) -> tuple[list, ...]:
+    """A chunk as one list per field: pickles several times faster than the Message objects."""
+    return tuple([getattr(m, name) for m in messages] for name in FIELDS)
+
+
+def from_columns(columns: tuple[list, ...]) -> list[Message]:
+    """The chunk `to_columns` was made from."""
+    return list(map(Message, *columns))

@@ -24,13 +24,14 @@ from typing import Any, TextIO
 
 from ..errors import HarassflagError
 from .errors_log import ErrorLog
-from .messages import Message
+from .messages import Message, from_columns, to_columns
 from .readers import ByteProgress, ReadContext, ReaderOptions, detect_format, read_messages
 from .scoring import ScoreOptions, score_chunk
 from .stats import BatchStats, ChunkStats
 from .writer import OutputSink, atomic_write, columns, output_kind
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+"""2: JSONL rows are compact (orjson); a version-1 checkpoint is refused, not continued in another format."""
 
 
 class ResumeError(HarassflagError):
@@ -106,9 +107,9 @@ def _init_worker(model_dir: str | None) -> None:
 
 
 def _score_in_worker(
-    messages: list[Message], opts: ScoreOptions, chunk_no: int
+    columns: tuple[list, ...], opts: ScoreOptions, chunk_no: int
 ) -> tuple[Any, ChunkStats]:
-    return score_chunk(_MODEL, messages, opts, chunk_no)
+    return score_chunk(_MODEL, from_columns(columns), opts, chunk_no)
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -324,7 +325,7 @@ def run_batch(
                 payload, chunk_stats = score_chunk(model, chunk, opts, n)
                 commit(payload, chunk_stats, cut)
                 continue
-            pending.append((executor.submit(_score_in_worker, chunk, opts, n), cut))
+            pending.append((executor.submit(_score_in_worker, to_columns(chunk), opts, n), cut))
             while len(pending) >= 2 * config.jobs:
                 fut, c = pending.popleft()
                 commit(*fut.result(), c)

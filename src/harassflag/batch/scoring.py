@@ -1,8 +1,9 @@
-"""Score one chunk of messages with the model's own methods and shape the output rows.
+"""Score one chunk of messages with the model's own methods and shape the output columns.
 
 This is the only place batch touches the model: `model.score_matrix` and `model.decide` (the two
 steps of `model.score`, the same path as the API, without a Score object per message) and
-`model.explain_batch` for the flagged messages' top terms.
+`model.explain_batch` for the flagged messages' top terms. The chunk is handled column by column
+(C-level list and Counter operations); only flagged messages get per-message Python work.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from .messages import Message
 from .stats import TOP_EXAMPLES, ChunkStats
-from .writer import encode_rows
+from .writer import encode_columns
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
@@ -39,6 +40,27 @@ def _explain_head(scores: list[float], cats: list[bool], heads: tuple[str, ...],
     return max(positive, key=lambda h: scores[pos[h]])
 
 
+def _days(timestamps: list[str]) -> list[str]:
+    """The YYYY-MM-DD day of each timestamp that starts with one ('' otherwise)."""
+    match = _DAY.match
+    return [t[:10] if match(t) else "" for t in timestamps]
+
+
+def _count_stats(stats: ChunkStats, messages: list[Message], channels: list[str],
+                 authors: list[str], days: list[str], flagged_idx: list[int]) -> None:
+    """Totals and per-key counters of the chunk (Counter.update over lists: C loops)."""
+    stats.scored = len(messages)
+    stats.flagged = len(flagged_idx)
+    stats.channel_total.update(channels)
+    stats.author_total.update(authors)
+    stats.day_total.update(filter(None, days))
+    stats.channel_flagged.update([channels[i] for i in flagged_idx])
+    stats.author_flagged.update([authors[i] for i in flagged_idx])
+    stats.day_flagged.update(filter(None, [days[i] for i in flagged_idx]))
+    for i in flagged_idx:
+        stats.target_flagged.update(messages[i].targets)
+
+
 def score_chunk(
     model: Any, messages: list[Message], opts: ScoreOptions, chunk_no: int
 ) -> tuple[Any, ChunkStats]:
@@ -48,70 +70,68 @@ def score_chunk(
     probs = model.score_matrix(texts)
     cats_arr, flagged_arr = model.decide(probs)
     model_heads = tuple(model.heads)
-    all_scores: list[list[float]] = probs.tolist()
-    all_cats: list[list[bool]] = cats_arr.tolist()
-    all_flagged: list[bool] = flagged_arr.tolist()
     head_pos = {h: j for j, h in enumerate(model_heads)}
     heads = [c.removeprefix("score_") for c in opts.cols if c.startswith("score_")]
     flag_heads = tuple(getattr(model, "flag_heads", ()) or ())
+    all_flagged: list[bool] = flagged_arr.tolist()
+    flagged_idx = [i for i, f in enumerate(all_flagged) if f]
+    score_cols: dict[str, list[float]] = {h: probs[:, head_pos[h]].tolist() for h in heads}
 
     # Explanations for flagged messages only, grouped by the head that flagged them.
+    f_scores: list[list[float]] = probs[flagged_idx].tolist()
+    f_cats: list[list[bool]] = cats_arr[flagged_idx].tolist()
+    heads_of = {
+        i: _explain_head(s, c, model_heads, flag_heads)
+        for i, s, c in zip(flagged_idx, f_scores, f_cats)
+    }
     explanations: dict[int, list] = {}
-    by_head: dict[str, list[int]] = {}
-    heads_of: dict[int, str] = {}
-    for i, flagged in enumerate(all_flagged):
-        if flagged:
-            heads_of[i] = _explain_head(all_scores[i], all_cats[i], model_heads, flag_heads)
-            if opts.explain_top > 0:
-                by_head.setdefault(heads_of[i], []).append(i)
-    for head, idx in by_head.items():
-        spans = model.explain_batch([texts[i] for i in idx], head=head, top=opts.explain_top)
-        for i, sp in zip(idx, spans):
-            explanations[i] = list(sp)
+    if opts.explain_top > 0:
+        by_head: dict[str, list[int]] = {}
+        for i, head in heads_of.items():
+            by_head.setdefault(head, []).append(i)
+        for head, idx in by_head.items():
+            spans = model.explain_batch([texts[i] for i in idx], head=head, top=opts.explain_top)
+            explanations.update(zip(idx, spans))
 
+    ids = [m.id for m in messages]
+    channels = [m.channel for m in messages]
+    authors = [m.author for m in messages]
+    timestamps = [m.timestamp for m in messages]
+    days = _days(timestamps)
     stats = ChunkStats()
-    rows: list[dict[str, Any]] = []
-    for i, m in enumerate(messages):
-        flagged = all_flagged[i]
-        row_scores = all_scores[i]
-        day = m.timestamp[:10] if _DAY.match(m.timestamp) else ""
-        stats.scored += 1
-        stats.channel_total[m.channel] += 1
-        stats.author_total[m.author] += 1
-        if day:
-            stats.day_total[day] += 1
-        spans = explanations.get(i, [])
-        if flagged:
-            stats.flagged += 1
-            stats.channel_flagged[m.channel] += 1
-            stats.author_flagged[m.author] += 1
-            for t in m.targets:
-                stats.target_flagged[t] += 1
-            if day:
-                stats.day_flagged[day] += 1
-            head = heads_of[i]
-            stats.examples.append(
-                {
-                    "score": row_scores[head_pos[head]],
-                    "head": head,
-                    "order": [chunk_no, i],
-                    "id": m.id,
-                    "channel": m.channel,
-                    "author": m.author,
-                    "timestamp": m.timestamp,
-                    "text": None if opts.no_text else m.text,
-                    "spans": [
-                        [sp.term, int(sp.start), int(sp.end), float(sp.weight)] for sp in spans
-                    ],
-                }
-            )
-        if flagged and opts.queue:
+    _count_stats(stats, messages, channels, authors, days, flagged_idx)
+
+    # The chunk's strongest flagged messages (by their explained head's score, then position):
+    # only these become examples, the rest would be dropped by the merge anyway.
+    head_score = {i: s[head_pos[heads_of[i]]] for i, s in zip(flagged_idx, f_scores)}
+    top = sorted(flagged_idx, key=lambda i: (-head_score[i], i))[:TOP_EXAMPLES]
+    for i in top:
+        m = messages[i]
+        stats.examples.append(
+            {
+                "score": head_score[i],
+                "head": heads_of[i],
+                "order": [chunk_no, i],
+                "id": m.id,
+                "channel": m.channel,
+                "author": m.author,
+                "timestamp": m.timestamp,
+                "text": None if opts.no_text else m.text,
+                "spans": [
+                    [sp.term, int(sp.start), int(sp.end), float(sp.weight)]
+                    for sp in explanations.get(i, [])
+                ],
+            }
+        )
+    if opts.queue:
+        for i, s, c in zip(flagged_idx, f_scores, f_cats):
+            m = messages[i]
             stats.queue_items.append(
                 {
                     "external_id": f"{m.source}#{m.id}",
                     "text": m.text,
-                    "scores": dict(zip(model_heads, row_scores)),
-                    "categories": dict(zip(model_heads, all_cats[i])),
+                    "scores": dict(zip(model_heads, s)),
+                    "categories": dict(zip(model_heads, c)),
                     "spans": [
                         {
                             "term": sp.term,
@@ -119,31 +139,33 @@ def score_chunk(
                             "end": int(sp.end),
                             "weight": float(sp.weight),
                         }
-                        for sp in spans
+                        for sp in explanations.get(i, [])
                     ],
                     "channel": m.channel or None,
                     "author": m.author or None,
                 }
             )
-        if opts.only_flagged and not flagged:
-            continue
-        row: dict[str, Any] = {
-            "id": m.id,
-            "channel": m.channel,
-            "author": m.author,
-            "timestamp": m.timestamp,
-            "flagged": flagged,
-            "explanation": [(sp.term, round(float(sp.weight), 6)) for sp in spans],
-            "targets": m.targets,
-            "source": m.source,
-            "line": m.line,
-        }
-        if not opts.no_text:
-            row["text"] = m.text
-        for h in heads:
-            row[f"score_{h}"] = row_scores[head_pos[h]]
-        rows.append(row)
-    stats.examples.sort(key=lambda e: -e["score"])
-    del stats.examples[TOP_EXAMPLES:]
-    stats.written = len(rows)
-    return encode_rows(opts.kind, rows, list(opts.cols)), stats
+
+    no_expl: list = []
+    explanation: list[list] = [no_expl] * len(messages)  # the Spans; the writer keeps term, weight
+    for i, spans in explanations.items():
+        explanation[i] = spans
+    data: dict[str, list] = {
+        "id": ids,
+        "channel": channels,
+        "author": authors,
+        "timestamp": timestamps,
+        "flagged": all_flagged,
+        "explanation": explanation,
+        "targets": [m.targets for m in messages],
+        "source": [m.source for m in messages],
+        "line": [m.line for m in messages],
+    }
+    if not opts.no_text:
+        data["text"] = texts
+    for h in heads:
+        data[f"score_{h}"] = score_cols[h]
+    if opts.only_flagged:
+        data = {c: [v[i] for i in flagged_idx] for c, v in data.items()}
+    stats.written = len(data["id"])
+    return encode_columns(opts.kind, data, list(opts.cols)), stats

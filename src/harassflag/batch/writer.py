@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from ..errors import HarassflagError
 
@@ -50,38 +51,47 @@ def explanation_text(terms: Sequence[tuple[str, float]]) -> str:
     return "; ".join(f"{t}:{w:.4f}" for t, w in terms)
 
 
-def encode_rows(kind: str, rows: list[dict[str, Any]], cols: list[str]) -> Any:
-    """One chunk of rows in the output's encoding: bytes (JSONL/CSV) or a column dict (Parquet)."""
+def explanation_terms(spans: Sequence[Any]) -> list[tuple[str, float]]:
+    """(term, weight) of each explanation Span, weight rounded to 6 places."""
+    return [(sp.term, round(float(sp.weight), 6)) for sp in spans]
+
+
+def _explanation_objects(explanation: list[Sequence[Any]]) -> list[list[dict]]:
+    """Each row's explanation Spans as [{"term", "weight"}, ...] (JSONL, Parquet)."""
+    return [
+        [{"term": t, "weight": w} for t, w in explanation_terms(spans)] if spans else []
+        for spans in explanation
+    ]
+
+
+def encode_columns(kind: str, data: dict[str, list], cols: list[str]) -> Any:
+    """One chunk, given column by column (explanation: Spans per row), in the output's encoding:
+    bytes (JSONL/CSV) or a column dict (Parquet)."""
     if kind == "jsonl":
-        out = []
-        for r in rows:
-            rec = {c: r[c] for c in cols}
-            rec["explanation"] = [{"term": t, "weight": w} for t, w in r["explanation"]]
-            rec["targets"] = list(r["targets"])
-            out.append(json.dumps(rec, ensure_ascii=False))
-        return ("\n".join(out) + "\n").encode("utf-8") if out else b""
+        values = [_explanation_objects(data[c]) if c == "explanation" else data[c] for c in cols]
+        dumps = orjson.dumps
+        lines = [dumps(dict(zip(cols, row))) for row in zip(*values)]
+        return b"\n".join(lines) + b"\n" if lines else b""
     if kind == "csv":
+        values = []
+        for c in cols:
+            v = data[c]
+            if c == "explanation":
+                v = [explanation_text(explanation_terms(spans)) for spans in v]
+            elif c == "targets":
+                v = list(map("; ".join, v))
+            elif c == "flagged":
+                v = ["true" if f else "false" for f in v]
+            elif c.startswith("score_"):
+                v = list(map(repr, v))
+            values.append(v)
         buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        for r in rows:
-            values = []
-            for c in cols:
-                v = r[c]
-                if c == "explanation":
-                    v = explanation_text(v)
-                elif c == "targets":
-                    v = "; ".join(v)
-                elif c == "flagged":
-                    v = "true" if v else "false"
-                elif isinstance(v, float):
-                    v = repr(v)
-                values.append(v)
-            w.writerow(values)
+        csv.writer(buf, lineterminator="\n").writerows(zip(*values))
         return buf.getvalue().encode("utf-8")
-    data: dict[str, list] = {c: [r[c] for r in rows] for c in cols}
-    data["explanation"] = [[{"term": t, "weight": w} for t, w in r["explanation"]] for r in rows]
-    data["targets"] = [list(r["targets"]) for r in rows]
-    return data
+    out = {c: data[c] for c in cols}
+    out["explanation"] = _explanation_objects(data["explanation"])
+    out["targets"] = [list(t) for t in data["targets"]]
+    return out
 
 
 def csv_header(cols: list[str]) -> bytes:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..messages import Message
-from .base import ByteProgress, ReadContext, ReaderOptions
+from .base import ByteProgress, ReadContext, ReaderOptions, has_undecodable
 from .detect import FORMATS, detect_format
 from .discord import read_discord
 from .generic import read_csv, read_jsonl, read_parquet, read_text
@@ -38,8 +38,27 @@ __all__ = [
 ]
 
 
+def invalid_field(m: Message) -> str | None:
+    """The first field of `m` that cannot be written as UTF-8 (a lone surrogate, e.g. from a JSON
+    "\\ud800" escape), or None."""
+    fields = (m.text, m.id, m.channel, m.author, m.timestamp, *m.targets)
+    if "".join(fields).isascii():  # the usual case, in one C call
+        return None
+    names = ("text", "id", "channel", "author", "timestamp")
+    for name, value in zip(names, fields):
+        if has_undecodable(value):
+            return name
+    return "targets" if any(map(has_undecodable, m.targets)) else None
+
+
 def read_messages(inputs: list[tuple[Path, str]], ctx: ReadContext) -> Iterator[Message]:
-    """Messages of every (path, format) input, in order."""
+    """Messages of every (path, format) input, in order; a message that could not be written
+    (invalid Unicode) is reported as bad input and skipped."""
     for path, fmt in inputs:
-        yield from READERS[fmt](path, ctx)
+        for m in READERS[fmt](path, ctx):
+            bad = invalid_field(m)
+            if bad is not None:
+                ctx.errors.error(m.source, m.line, f"{bad}: invalid Unicode (lone surrogate)")
+                continue
+            yield m
         ctx.progress.finish()
