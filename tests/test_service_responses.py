@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from harassflag.artifact import load_model
 from harassflag.heads import HEADS
@@ -15,6 +15,7 @@ from harassflag.service.routes.admin import ReloadResponse
 from harassflag.service.routes.openai import ModerationResponse
 from harassflag.service.routes.perspective import AnalyzeCommentResponse
 from harassflag.service.routes.score import ModelDescription, ScoreResponse
+from harassflag.service.settings import Settings
 from service_helpers import ADMIN_KEY, API_KEY, start_server
 
 PERSPECTIVE = "/v1alpha1/comments:analyze"
@@ -31,9 +32,11 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def server(tiny_model_dir, tmp_path_factory):
-    # A small batch limit: concurrent requests are merged, and bigger ones are scored alone.
+    # A small batch limit: concurrent requests are merged, and bigger ones are scored alone; a
+    # longer gathering wait than the default so that the busy path surely runs.
     log_path = tmp_path_factory.mktemp("service-responses") / "server.log"
-    srv = start_server(tiny_model_dir, log_path, env={"HARASSFLAG_MICRO_BATCH_MAX": "4"})
+    env = {"HARASSFLAG_MICRO_BATCH_MAX": "4", "HARASSFLAG_MICRO_BATCH_WAIT_MS": "5"}
+    srv = start_server(tiny_model_dir, log_path, env=env)
     yield srv
     srv.stop()
 
@@ -151,6 +154,12 @@ def test_concurrent_requests_each_get_their_own_rows(server, model):
     assert 1 <= delta(r"harassflag_model_batch_size_count") <= len(jobs)
     for head, count in flagged.items():
         assert delta(rf'harassflag_messages_flagged_total\{{head="{head}"\}}') == count
+
+
+@pytest.mark.parametrize("wait", [-1, 51])
+def test_batch_wait_is_bounded(wait):
+    with pytest.raises(ValidationError):
+        Settings(micro_batch_wait_ms=wait)
 
 
 def test_scoring_without_micro_batching(tiny_model_dir, tmp_path, model):

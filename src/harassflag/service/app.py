@@ -184,7 +184,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app_version = "0"
     metrics = ServiceMetrics()
     holder = ModelHolder(
-        settings.model, metrics, micro_batch=settings.micro_batch_max if settings.micro_batch else 0
+        settings.model,
+        metrics,
+        micro_batch=settings.micro_batch_max if settings.micro_batch else 0,
+        batch_wait=settings.micro_batch_wait_ms / 1000.0,
     )
     holder.start()
     schemas = build_schemas(settings)

@@ -94,14 +94,17 @@ def _deliver(outcomes: list[tuple[asyncio.Future[Decisions], Decisions | BaseExc
 class MicroBatcher:
     """Scores the texts of concurrent requests in one `score_matrix` call, on one thread.
 
-    No timer: the worker takes whatever queued up while the previous call ran, so a lone request
-    is scored at once and a busy server makes bigger, cheaper calls. Results go back to each
-    request's event loop with one wake-up per loop and batch (no thread-pool hop).
+    The worker takes whatever queued up while the previous call ran. A request that finds the
+    worker idle is scored at once; while the worker is busy (its last call ended less than two
+    `wait` ago) it first sleeps `wait`, which hands the GIL to the event loop so more requests
+    join the call: fewer, bigger, cheaper model calls. Results go back to each request's event
+    loop with one wake-up per loop and batch (no thread-pool hop).
     """
 
-    def __init__(self, max_batch: int, metrics: ServiceMetrics) -> None:
+    def __init__(self, max_batch: int, metrics: ServiceMetrics, wait: float = 0.0) -> None:
         self.max_batch = max_batch
         self.metrics = metrics
+        self.wait = wait
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="harassflag-batcher", daemon=True)
         self._thread.start()
@@ -119,10 +122,13 @@ class MicroBatcher:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        last_end = -1e9
         while True:
             job = self._queue.get()
             if job is None:
                 return
+            if self.wait and time.perf_counter() - last_end < 2 * self.wait:
+                time.sleep(self.wait)
             batch = [job]
             size = len(job.texts)
             while size < self.max_batch:
@@ -141,6 +147,7 @@ class MicroBatcher:
                 by_model.setdefault(id(entry.model), []).append(entry)
             for group in by_model.values():
                 self._score_group(group)
+            last_end = time.perf_counter()
 
     def _score_group(self, group: list[_Job]) -> None:
         model = group[0].model
@@ -186,12 +193,14 @@ class Served:
 class ModelHolder:
     """Owns the served model, its verified reload and the scoring call."""
 
-    def __init__(self, path: Path | None, metrics: ServiceMetrics, *, micro_batch: int = 0) -> None:
+    def __init__(
+        self, path: Path | None, metrics: ServiceMetrics, *, micro_batch: int = 0, batch_wait: float = 0.0
+    ) -> None:
         self.path = path
         self.metrics = metrics
         self._reload_lock = threading.Lock()
         self.served: Served | None = None
-        self.batcher = MicroBatcher(micro_batch, metrics) if micro_batch > 1 else None
+        self.batcher = MicroBatcher(micro_batch, metrics, batch_wait) if micro_batch > 1 else None
 
     @property
     def model(self) -> Any:
