@@ -498,7 +498,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         data *= inv[rows]
         return X
 
-    _CACHES = ("_unseen_table", "_spread_matrix", "_pair_hash", "_oov_cache")
+    _CACHES = ("_unseen_table", "_spread_matrix", "_pair_hash")
 
     def _drop_caches(self) -> None:
         for name in self._CACHES:

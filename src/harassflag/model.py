@@ -205,8 +205,7 @@ class Model:
         out = self._probs(fz.transform_ids(tids[~np.repeat(long, lengths)], np.where(long, 0, lengths), table))
         long_ids = np.flatnonzero(long).tolist()
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        end_ids = [fz.type_index_[t] for t in SENTENCE_ENDS if t in fz.type_index_]
-        end_ids += [table.base + table.index[t] for t in SENTENCE_ENDS if t in table.index]
+        end_ids = table.ids(sorted(SENTENCE_ENDS))
         pieces: list[np.ndarray] = []
         owner: list[int] = []
         for k, i in enumerate(long_ids):
