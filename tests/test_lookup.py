@@ -62,6 +62,6 @@ def test_unseen_tokens_added_from_many_threads_get_one_id_each() -> None:
     assert len(table.index) == 3_000
     assert all(r == results[0] for r in results)
     ids = table.ids(words).tolist()
-    owner, static = expand(table.static.ptr, table.static.values, np.array(ids))
+    _, static = expand(table.static.ptr, table.static.values, np.array(ids))
     assert static[1::2].tolist() == [ord("w")] * 3_000
     assert static[0::2].tolist() == [len(w) for w in words]
