@@ -283,6 +283,19 @@ def test_long_and_short_messages_in_one_batch_score_as_they_do_alone(model) -> N
     assert together[1, model.heads.index("harassment")] > together[0, model.heads.index("harassment")]
 
 
+@pytest.mark.parametrize("text", [
+    " ".join([FILLER] * 30) + ". " + INSULT,
+    (FILLER + "! ") * 12 + INSULT + " ... " + "zqxj unseenword " * 40 + "?",
+    " ".join(["word"] * 200),
+])
+def test_a_long_message_scores_as_the_maximum_over_the_windows_of_its_tokens(model, text) -> None:
+    """Scoring cuts long messages into windows on token ids; they are the windows of its tokens."""
+    rows = windows(token_strings(text))
+    assert len(rows) > 1
+    expected = model.calibrate(model.decision_rows(rows)).max(axis=0)
+    assert np.abs(model.score_matrix([text])[0] - expected).max() <= 1e-12
+
+
 def test_a_one_megabyte_message_scores_in_bounded_time(model, record_property) -> None:
     text = (FILLER + " ") * (1_000_000 // (len(FILLER) + 1) + 1)
     text = text[:1_000_000]

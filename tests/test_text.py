@@ -8,10 +8,14 @@ import pytest
 from sklearn.base import clone
 
 from harassflag.text import (
+    _TWEET_TOKENIZER,
     URL_TOKEN,
     USER_TOKEN,
     TextNormalizer,
     TokenizedText,
+    _chunk_parts,
+    _plain_parts,
+    _tokenize_chunk,
     batch_token_strings,
     clean_string,
     normalize_text,
@@ -219,6 +223,33 @@ def test_fast_token_strings_equal_full_normalisation_on_real_tweets() -> None:
     assert diffs == []
 
 
+def test_common_chunks_tokenised_without_nltk_exactly_as_nltk_would() -> None:
+    """Plain words, words with trailing stops and hashtags skip nltk; on every such chunk of the
+    mirrored tweets (and some edge cases) the tokens are nltk's TweetTokenizer's."""
+    chunks = {c for t in _all_mirrored_tweets() for c in t.split()}
+    chunks |= {"XD", "xD", "D:", "sad:", "DDDDDDDD", "a" * 500, "I", "A", "u.", "ok!?!?!!!", "word.....",
+               "#a", "#ab", "#A1", "#tbt", "##tbt", "hi,", "e.g.", "wow!!!!!!!!", "k.", "x?,"}
+    plain = [c for c in sorted(chunks) if _plain_parts(c) is not None]
+    assert len(plain) > 20_000
+    assert sum(1 for c in plain if not c.isalpha()) > 5_000
+    assert [c for c in plain if _tokenize_chunk(c) != _nltk_tokens(c)] == []
+
+
+def _all_mirrored_tweets() -> list[str]:
+    root = TWEETS.parents[1]
+    files = sorted(root.glob("*/*_text.txt"))
+    assert files, f"mirror missing: {root}"
+    return [line for f in files for line in f.read_text(encoding="utf-8").splitlines()]
+
+
+def _nltk_tokens(chunk: str) -> list[str]:
+    """The tokens of a chunk the general way: obfuscated words kept whole, the rest by nltk."""
+    out: list[str] = []
+    for whole, part in _chunk_parts(chunk):
+        out.extend([part] if whole else _TWEET_TOKENIZER.tokenize(part))
+    return out
+
+
 def test_offsets_are_tight_on_real_tweets() -> None:
     bad = []
     for text in _tweets():
@@ -233,7 +264,8 @@ def test_offsets_are_tight_on_real_tweets() -> None:
 @pytest.mark.parametrize("batch_size", [1, 3, 64, 10_000])
 def test_batch_tokenisation_equals_one_message_at_a_time(batch_size) -> None:
     edge = ["", " ", "\x01", "a\x01b", "\x1e\x1f", "u r a l o s e r", "f u c k off", "😂", "\x00",
-            "k.i.l.l you", "\u200b", "  leading", "trailing  ", "a \x01 b c d", "x " * 100]
+            "k.i.l.l you", "\u200b", "  leading", "trailing  ", "a \x01 b c d", "x " * 100,
+            "\uffff", "a \uffff b", "x &#65535; y", "&amp; \uffff &lt;"]
     texts = edge + _tweets() + edge
     for i in range(0, len(texts), batch_size):
         batch = texts[i : i + batch_size]

@@ -2,9 +2,11 @@
 
 `TokenFeaturizer` is a scikit-learn transformer (second step of the saved pipeline). It works per
 token *type*, not per character: every distinct token's unigram and character n-grams are computed
-once (a sparse type x feature matrix), and a batch of messages becomes (message x type counts) @
-(type x feature). Word pairs and target contexts are looked up with numpy on integer token ids.
-So there is no Python loop per character, and the per-token work is a dictionary lookup.
+once (a sparse type x feature matrix). A batch becomes integer token ids (scoring caches the ids of
+each whitespace chunk, so the per-token work is one dictionary lookup per chunk); word pairs (an
+integer hash), target contexts and lexicon classes are found with numpy on those ids; and one
+sparse product (message x [types | features]) @ ([type features] / identity) adds every family's
+counts up. There is no Python loop per character or per token; training runs the same code.
 
 Target-aware features (what makes `harassment` different from `offensive`): a word seen within the
 few tokens after a second-person form or an @mention gets a "you" context feature ("you ... idiot"),
@@ -16,14 +18,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from itertools import repeat
+from itertools import chain
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .lexicon import LEXICON_CLASSES, TOKEN_CLASSES
-from .text import URL_TOKEN, USER_TOKEN, TokenizedText
+from .lookup import IntHash, UnseenTokens, expand
+from .text import SEP_CHUNK, URL_TOKEN, USER_TOKEN, TokenizedText, batch_chunks, chunk_tokens
 
 FEATURE_VERSION = 6
 """Bumped whenever the fitted state's layout changes: older artifacts are refused, not misread."""
@@ -53,6 +56,8 @@ GLOBALS = ("addresses", "mentions_user", "first_person", "has_url", "question", 
 SPECIAL_TOKENS = (USER_TOKEN, URL_TOKEN, "?", "!")
 """Tokens behind the global flags mentions_user, has_url, question, exclaim."""
 PLACEHOLDERS = frozenset({URL_TOKEN, USER_TOKEN})
+SEP_ID = -1
+"""The id `ids_of_texts` gives the chunk between two messages."""
 
 
 def _char_ngrams(token: str, lo: int, hi: int) -> list[str]:
@@ -239,6 +244,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         # feature family per column (word, char, pair, context, lexicon, global), for per-family norms
         self.family_ = np.array([fam.get(n.split(" ", 1)[0], 4 if " L " in n else 3) for n in names], dtype=np.int8)
         # IDF from the transformed training counts (exact document frequencies)
+        self._drop_caches()
         self.idf_ = np.ones(self.n_features_, dtype=np.float32)
         counts = self._counts(X)
         df = np.bincount(counts.indices, minlength=self.n_features_)
@@ -276,35 +282,75 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         self.type_lex_ptr_ = np.asarray(lex_ptr, dtype=np.int64)
         self.type_lex_cls_ = np.asarray(lex_cls, dtype=np.int64)
 
-    def _lexicon_hits(self, flat: list[str], tids: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(token position, lexicon class) pairs of a flat token list."""
-        safe = np.where(known, tids, 0)
-        counts = np.where(known, self.type_lex_ptr_[safe + 1] - self.type_lex_ptr_[safe], 0)
-        pos = np.repeat(np.arange(len(tids)), counts)
-        starts = np.repeat(self.type_lex_ptr_[safe], counts)
-        within = np.arange(pos.size) - np.repeat(np.cumsum(counts) - counts, counts)
-        cls = self.type_lex_cls_[starts + within] if pos.size else np.zeros(0, np.int64)
-        extra_p, extra_c = [], []
-        for p in np.flatnonzero(~known):
-            for c in TOKEN_CLASSES.get(flat[p], ()):
-                extra_p.append(p)
-                extra_c.append(c)
-        if extra_p:
-            pos = np.concatenate([pos, np.asarray(extra_p, dtype=np.int64)])
-            cls = np.concatenate([cls, np.asarray(extra_c, dtype=np.int64)])
-        return pos, cls
+    # -- token ids ------------------------------------------------------------------------------
+    def _unseen(self) -> UnseenTokens:
+        """The table of tokens outside the vocabulary (and of chunk ids) in use; a full one is replaced."""
+        table = self.__dict__.get("_unseen_table")
+        if table is None or table.full:
+            table = UnseenTokens(self.n_types_, self.type_index_, self._describe_unseen)
+            table.chunks[SEP_CHUNK] = (SEP_ID,)
+            self._unseen_table = table
+        return table
 
-    # -- transform ------------------------------------------------------------------------------
-    def _oov_static(self, token: str) -> list[int]:
-        cache = self.__dict__.setdefault("_oov_cache", {})
-        ids = cache.get(token)
-        if ids is None:
-            if len(cache) > 200_000:
-                cache.clear()
-            index = self.ngram_index_
-            ids = [index[s] for s in self._static_strings(token) if s in index]
-            cache[token] = ids
-        return ids
+    def _describe_unseen(self, token: str) -> tuple[list[int], tuple[int, ...]]:
+        """An unseen token's static features (the character n-grams the vocabulary has) and lexicon classes."""
+        index = self.ngram_index_
+        return [index[s] for s in self._static_strings(token) if s in index], TOKEN_CLASSES.get(token, ())
+
+    def ids_of_texts(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, UnseenTokens]:
+        """Token ids of a batch of raw messages, tokens per message, and the table unseen ids refer to.
+
+        The scoring fast path: messages are cut into whitespace chunks and each chunk's token ids are
+        cached, so a batch costs one dictionary lookup per chunk. The ids are exactly those of the
+        messages' `token_strings` (a test checks it).
+        """
+        table = self._unseen()
+        if not texts:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), table
+        chunks = batch_chunks(texts)
+        cache = table.chunks
+        try:
+            got = list(map(cache.__getitem__, chunks))
+        except KeyError:  # chunks not seen before: tokenised together, then looked up
+            missing = list(dict.fromkeys(c for c in chunks if c not in cache))
+            tokens = chunk_tokens(missing)
+            ids = table.ids(list(chain.from_iterable(tokens))).tolist()
+            ends = np.cumsum([len(t) for t in tokens]).tolist()
+            for chunk, start, end in zip(missing, [0, *ends], ends):
+                cache[chunk] = tuple(ids[start:end])
+            got = list(map(cache.__getitem__, chunks))
+        flat = np.fromiter(chain.from_iterable(got), dtype=np.int64)
+        sep = flat == SEP_ID
+        lengths = np.diff(np.concatenate([[-1], np.flatnonzero(sep), [flat.size]])) - 1
+        return flat[~sep], lengths, table
+
+    # -- counts ---------------------------------------------------------------------------------
+    def _spread(self) -> sp.csr_matrix:
+        """(token types + features) x features: each type's static features, then the identity.
+
+        A batch becomes one sparse matrix T of (message x [types | features]) hits: a known token
+        hits its type, everything else (an unseen token's n-grams, word pairs, contexts, lexicon,
+        flags) hits a feature directly. T @ this matrix is the count matrix, duplicates added up.
+        """
+        spread = self.__dict__.get("_spread_matrix")
+        if spread is None:
+            S = self.type_static_
+            top = sp.csr_matrix((S.data, S.indices, S.indptr), shape=(S.shape[0], self.n_features_))
+            eye = sp.identity(self.n_features_, dtype=np.float32, format="csr")
+            spread = self._spread_matrix = sp.vstack([top, eye], format="csr", dtype=np.float32)
+        return spread
+
+    def _pairs(self) -> IntHash:
+        table = self.__dict__.get("_pair_hash")
+        if table is None:
+            table = self._pair_hash = IntHash(self.pair_keys_, self.pair_ids_)
+        return table
+
+    def prepare(self) -> None:
+        """Build the lookup structures scoring uses now, rather than on the first call."""
+        self._spread()
+        self._pairs()
+        self._unseen()
 
     def _counts(self, X) -> sp.csr_matrix:
         """Raw term counts (n_docs x n_features)."""
@@ -312,62 +358,41 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
 
     def _counts_flat(self, flat: list[str], lengths: np.ndarray) -> sp.csr_matrix:
         """Raw term counts of documents given as all their tokens in order plus tokens per document."""
+        table = self._unseen()
+        return self._counts_ids(table.ids(flat), np.asarray(lengths, dtype=np.int64), table)
+
+    def _counts_ids(self, tids: np.ndarray, lengths: np.ndarray, table: UnseenTokens) -> sp.csr_matrix:
+        """Raw term counts of documents given as token ids (`ids_of_texts`) and tokens per document."""
         n_docs = len(lengths)
+        n_t = self.n_types_
         doc_of = np.repeat(np.arange(n_docs), lengths)
-        tids = np.fromiter(map(self.type_index_.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
-        known = tids >= 0
-
-        # static features: (doc x type) @ (type x static). Unknown tokens become extra "types"
-        # whose rows hold the character n-grams the vocabulary has.
-        S = self.type_static_
-        type_col = tids
-        if not known.all():
-            oov_pos = np.flatnonzero(~known)
-            oov_ids: dict[str, int] = {}
-            oov_rows: list[list[int]] = []
-            type_col = tids.copy()
-            for pos in oov_pos:
-                tok = flat[pos]
-                j = oov_ids.get(tok)
-                if j is None:
-                    j = oov_ids[tok] = len(oov_rows)
-                    oov_rows.append(self._oov_static(tok))
-                type_col[pos] = self.n_types_ + j
-            indptr = np.concatenate([[0], np.cumsum([len(r) for r in oov_rows])])
-            indices = np.fromiter((i for r in oov_rows for i in r), dtype=S.indices.dtype, count=int(indptr[-1]))
-            S_oov = sp.csr_matrix((np.ones(indices.size, np.float32), indices, indptr), shape=(len(oov_rows), S.shape[1]))
-            S = sp.vstack([S, S_oov], format="csr")
-        T = sp.csr_matrix(
-            (np.ones(len(type_col), dtype=np.float32), (doc_of, type_col)), shape=(n_docs, S.shape[0])
-        )
-        static = T @ S  # duplicate-free rows; columns 0..n_static-1
-
-        seq_pos, seq_cols, flags = self._sequence_features(flat, tids, known, lengths)
-        rows_extra: list[np.ndarray] = [doc_of[seq_pos]]
-        cols_extra: list[np.ndarray] = [seq_cols]
-        # global flags
-        if n_docs:
+        known = tids < n_t
+        rows = [doc_of[known]]
+        cols = [tids[known]]
+        unseen = np.flatnonzero(~known)
+        if unseen.size:
+            owner, fid = expand(table.static.ptr, table.static.values, tids[unseen] - n_t)
+            rows.append(doc_of[unseen[owner]])
+            cols.append(fid + n_t)
+        seq_pos, seq_fid, flags = self._sequence_features(tids, known, lengths, table)
+        rows.append(doc_of[seq_pos])
+        cols.append(seq_fid + n_t)
+        if n_docs:  # message-level flags
             safe = np.where(known, tids, 0)
-            any_you = np.bincount(doc_of, weights=flags[0], minlength=n_docs) > 0
-            any_me = np.bincount(doc_of, weights=flags[1], minlength=n_docs) > 0
             special = self.type_special_[safe] & known[:, None]
-            cols = [any_you] + [np.bincount(doc_of, weights=special[:, j], minlength=n_docs) > 0
-                                for j in range(special.shape[1])]
-            for g, col in enumerate([cols[0], cols[1], any_me, cols[2], cols[3], cols[4]]):
-                d = np.flatnonzero(col)
-                rows_extra.append(d)
-                cols_extra.append(np.full(d.size, self.global_offset_ + g, dtype=np.int64))
-        # the other families live in columns after the static block: no overlap, so the two blocks
-        # are stacked side by side without a global sort
-        n_static = static.shape[1]
-        r = np.concatenate(rows_extra) if rows_extra else np.zeros(0, np.int64)
-        c = np.concatenate(cols_extra) - n_static if cols_extra else np.zeros(0, np.int64)
-        extra = sp.coo_matrix((np.ones(r.size, np.float32), (r, c)), shape=(n_docs, self.n_features_ - n_static)).tocsr()
-        X_counts = sp.hstack([static, extra], format="csr", dtype=np.float32)
-        return X_counts
+            per_doc = [flags[0], special[:, 0], flags[1], special[:, 1], special[:, 2], special[:, 3]]
+            for g, tok_flag in enumerate(per_doc):
+                d = np.unique(doc_of[tok_flag])
+                rows.append(d)
+                cols.append(np.full(d.size, n_t + self.global_offset_ + g, dtype=np.int64))
+        r = np.concatenate(rows)
+        T = sp.coo_matrix((np.ones(r.size, np.float32), (r, np.concatenate(cols))),
+                          shape=(n_docs, n_t + self.n_features_))
+        T.has_canonical_format = True  # skip sorting and merging: the product adds duplicates up
+        return T.tocsr() @ self._spread()
 
     def _sequence_features(
-        self, flat: list[str], tids: np.ndarray, known: np.ndarray, lengths: np.ndarray
+        self, tids: np.ndarray, known: np.ndarray, lengths: np.ndarray, table: UnseenTokens
     ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
         """(token position, feature id) of the word-pair, target-context and lexicon features,
         plus the per-token marker flags (MARKERS order) the global flags are made from."""
@@ -377,11 +402,10 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         # word pairs, owned by their second token
         if len(tids) > 1 and self.pair_keys_.size:
             ok = np.flatnonzero((doc_of[:-1] == doc_of[1:]) & known[:-1] & known[1:])
-            keys = tids[ok] * self.n_types_ + tids[ok + 1]
-            at = np.minimum(np.searchsorted(self.pair_keys_, keys), self.pair_keys_.size - 1)
-            hit = self.pair_keys_[at] == keys
+            fid = self._pairs().get(tids[ok] * self.n_types_ + tids[ok + 1])
+            hit = fid >= 0
             poss.append(ok[hit] + 1)
-            fids.append(self.pair_ids_[at[hit]].astype(np.int64))
+            fids.append(fid[hit].astype(np.int64))
         # target contexts
         doc_starts_tok, doc_ends_tok = _doc_bounds(lengths)
         safe = np.where(known, tids, 0)
@@ -393,9 +417,16 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
             good = fid >= 0
             poss.append(hit_pos[good])
             fids.append(fid[good].astype(np.int64))
-        # lexicon classes, alone and in each target context: per known type from a table,
-        # per unknown token (rare) by lookup
-        lp, lc = self._lexicon_hits(flat, tids, known)
+        # lexicon classes, alone and in each target context: known types' from a table made at
+        # fit time, unseen tokens' from the unseen-token table
+        kpos = np.flatnonzero(known)
+        owner, lc = expand(self.type_lex_ptr_, self.type_lex_cls_, tids[kpos])
+        lp = kpos[owner]
+        upos = np.flatnonzero(~known)
+        if upos.size:
+            owner, ulc = expand(table.lexicon.ptr, table.lexicon.values, tids[upos] - self.n_types_)
+            lp = np.concatenate([lp, upos[owner]])
+            lc = np.concatenate([lc, ulc])
         if lp.size:
             n_cls = len(LEXICON_CLASSES)
             poss.append(lp)
@@ -415,35 +446,39 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         """
         flat, lengths = self._flatten(X)
         doc_of = np.repeat(np.arange(len(lengths)), lengths)
-        tids = np.fromiter(map(self.type_index_.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
-        known = tids >= 0
+        table = self._unseen()
+        tids = table.ids(flat)
+        known = tids < self.n_types_
         S = self.type_static_
         kpos = np.flatnonzero(known)
-        lo = S.indptr[tids[kpos]].astype(np.int64)
-        n = S.indptr[tids[kpos] + 1].astype(np.int64) - lo
-        within = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-        poss = [np.repeat(kpos, n)]
-        fids = [S.indices[np.repeat(lo, n) + within].astype(np.int64)]
-        for p in np.flatnonzero(~known):
-            ids = self._oov_static(flat[p])
-            poss.append(np.full(len(ids), p, dtype=np.int64))
-            fids.append(np.asarray(ids, dtype=np.int64))
-        pos, fid, _ = self._sequence_features(flat, tids, known, lengths)
+        owner, fid = expand(S.indptr.astype(np.int64), S.indices, tids[kpos])
+        poss, fids = [kpos[owner]], [fid.astype(np.int64)]
+        upos = np.flatnonzero(~known)
+        owner, fid = expand(table.static.ptr, table.static.values, tids[upos] - self.n_types_)
+        poss.append(upos[owner])
+        fids.append(fid)
+        pos, fid, _ = self._sequence_features(tids, known, lengths, table)
         poss.append(pos)
         fids.append(fid)
         return np.concatenate(poss), np.concatenate(fids), doc_of
 
+    # -- transform ------------------------------------------------------------------------------
     def transform(self, X) -> sp.csr_matrix:  # noqa: N803
         """TF-IDF (sublinear tf, L2-normalised rows) of the messages."""
-        return self.weight(self._counts(X))
+        return self.weight(self._counts(X), copy=False)
 
     def transform_flat(self, flat: list[str], lengths: Sequence[int]) -> sp.csr_matrix:
         """`transform` of documents given flat (all tokens in order, tokens per document)."""
-        return self.weight(self._counts_flat(flat, np.asarray(lengths, dtype=np.int64)))
+        return self.weight(self._counts_flat(flat, np.asarray(lengths, dtype=np.int64)), copy=False)
 
-    def weight(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        """Counts -> sublinear TF-IDF, each feature family L2-normalised and weighted, rows L2-normalised."""
-        X = counts.copy()
+    def transform_ids(self, tids: np.ndarray, lengths: np.ndarray, table: UnseenTokens) -> sp.csr_matrix:
+        """`transform` of documents given as token ids from `ids_of_texts`."""
+        return self.weight(self._counts_ids(tids, lengths, table), copy=False)
+
+    def weight(self, counts: sp.csr_matrix, copy: bool = True) -> sp.csr_matrix:
+        """Counts -> sublinear TF-IDF, each feature family L2-normalised and weighted, rows L2-normalised
+        (in place when `copy` is false)."""
+        X = counts.copy() if copy else counts
         data = X.data
         if self.sublinear_tf:
             np.log(data, out=data)
@@ -463,9 +498,16 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         data *= inv[rows]
         return X
 
+    _CACHES = ("_unseen_table", "_spread_matrix", "_pair_hash", "_oov_cache")
+
+    def _drop_caches(self) -> None:
+        for name in self._CACHES:
+            self.__dict__.pop(name, None)
+
     def __getstate__(self):
         state = self.__dict__.copy()
-        state.pop("_oov_cache", None)
+        for name in self._CACHES:
+            state.pop(name, None)
         return state
 
 

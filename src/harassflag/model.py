@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 
 from .features import TokenFeaturizer
 from .heads import DEFAULT_FLAG_HEADS, HEADS
-from .text import TextNormalizer, batch_token_strings, normalize_text
+from .text import TextNormalizer, normalize_text
 
 WINDOW_TOKENS = 64
 """Messages longer than this are scored in segments (sentences, or windows of long sentences); each
@@ -77,13 +77,18 @@ def _check_texts(texts: str | Sequence[str]) -> list[str]:
 
 def segments(tokens: list[str]) -> list[tuple[int, int]]:
     """(start, end) token ranges a message is scored in: itself, or its sentences when it is long."""
-    n = len(tokens)
+    return segments_at([tok in SENTENCE_ENDS for tok in tokens])
+
+
+def segments_at(ends: Sequence[bool]) -> list[tuple[int, int]]:
+    """`segments` of a message given which of its tokens end a sentence."""
+    n = len(ends)
     if n <= WINDOW_TOKENS:
         return [(0, n)]
     out: list[tuple[int, int]] = []
     start = 0
-    for i, tok in enumerate(tokens):
-        if tok in SENTENCE_ENDS or i == n - 1:
+    for i, end_here in enumerate(ends):
+        if end_here or i == n - 1:
             end = i + 1
             if end - start <= SEGMENT_TOKENS:
                 out.append((start, end))
@@ -190,30 +195,34 @@ class Model:
         texts = _check_texts(texts)
         if not texts:
             return np.zeros((0, len(self.heads)))
-        flat, lengths = batch_token_strings(
+        fz = self.featurizer
+        tids, lengths, table = fz.ids_of_texts(
             [t if len(t) <= MAX_SCORED_CHARS else t[:MAX_SCORED_CHARS] for t in texts])
-        if max(lengths) <= WINDOW_TOKENS:
-            X = self.featurizer.transform_flat(flat, lengths)
-            return self.calibrate(np.asarray(X @ self._coef, dtype=np.float64) + self.weights.intercept)
+        long = lengths > WINDOW_TOKENS
+        if not long.any():
+            return self._probs(fz.transform_ids(tids, lengths, table))
         # long messages: each head's maximum over their windows; the rest in one flat pass
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).tolist()
-        long_ids = [i for i, n in enumerate(lengths) if n > WINDOW_TOKENS]
-        short_flat: list[str] = []
-        for i, n in enumerate(lengths):
-            if n <= WINDOW_TOKENS:
-                short_flat.extend(flat[starts[i] : starts[i] + n])
-        X = self.featurizer.transform_flat(short_flat, [n if n <= WINDOW_TOKENS else 0 for n in lengths])
-        out = self.calibrate(np.asarray(X @ self._coef, dtype=np.float64) + self.weights.intercept)
-        rows: list[list[str]] = []
+        out = self._probs(fz.transform_ids(tids[~np.repeat(long, lengths)], np.where(long, 0, lengths), table))
+        long_ids = np.flatnonzero(long).tolist()
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        end_ids = [fz.type_index_[t] for t in SENTENCE_ENDS if t in fz.type_index_]
+        end_ids += [table.base + table.index[t] for t in SENTENCE_ENDS if t in table.index]
+        pieces: list[np.ndarray] = []
         owner: list[int] = []
         for k, i in enumerate(long_ids):
-            ws = windows(flat[starts[i] : starts[i] + lengths[i]])
-            rows.extend(ws)
-            owner.extend([k] * len(ws))
+            ids = tids[starts[i] : starts[i] + lengths[i]]
+            for a, b in segments_at(np.isin(ids, end_ids).tolist()):
+                pieces.append(ids[a:b])
+                owner.append(k)
+        X = fz.transform_ids(np.concatenate(pieces), np.array([p.size for p in pieces]), table)
         best = np.full((len(long_ids), len(self.heads)), -np.inf)
-        np.maximum.at(best, owner, self.calibrate(self.decision_rows(rows)))
+        np.maximum.at(best, owner, self._probs(X))
         out[long_ids] = best
         return out
+
+    def _probs(self, X) -> np.ndarray:
+        """Calibrated probabilities of TF-IDF rows."""
+        return self.calibrate(np.asarray(X @ self._coef, dtype=np.float64) + self.weights.intercept)
 
     def decide(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-head decisions and the flag, from a probability matrix."""

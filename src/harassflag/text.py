@@ -245,10 +245,13 @@ def _unmask(word: str) -> str:
     return word.replace("*", "")
 
 
+_LEET_CHARS = frozenset("013457@$!|+€*")
+
+
 def normalize_word(raw: str) -> str:
     """Normalise one word token: lowercase, fold leetspeak and masks, collapse elongations."""
     word = raw.lower()
-    if any(c in word for c in "013457@$!|+€*") and _HAS_ALPHA_RE.search(word) and not _ORDINAL_RE.match(word):
+    if not _LEET_CHARS.isdisjoint(word) and _HAS_ALPHA_RE.search(word) and not _ORDINAL_RE.match(word):
         folded = word.translate(LEET)
         word = _unmask(folded) if "*" in folded else folded
     word = word.replace("’", "'")
@@ -327,7 +330,7 @@ def _prefetch(chunks: list[str]) -> None:
     """Tokenise a batch's chunks not seen before in one go (a cold cache's cost is nltk calls)."""
     # (not set.difference(_CHUNKS): for a dict subclass that walks the whole cache)
     seen = _CHUNKS.__contains__
-    missing = [c for c in set(chunks) if not seen(c) and c != _SEP[1]]
+    missing = [c for c in set(chunks) if not seen(c) and c != SEP_CHUNK and c[0] != RUN_MARK]
     if len(missing) < 2:
         return
     if len(_CHUNKS) + len(missing) > _CHUNKS.limit:
@@ -345,7 +348,13 @@ class NormCache(dict):
     def __missing__(self, chunk: str) -> tuple[str, ...]:
         if len(self) >= self.limit:
             self.clear()
-        value = self[chunk] = () if chunk == _SEP[1] else _CHUNKS[chunk][1]
+        if chunk == SEP_CHUNK:
+            value = ()
+        elif chunk[0] == RUN_MARK:
+            value = (chunk[1:],)
+        else:
+            value = _CHUNKS[chunk][1]
+        self[chunk] = value
         return value
 
 
@@ -386,10 +395,30 @@ def _chunk_parts(chunk: str) -> list[tuple[bool, str]]:
     return parts
 
 
+_WORD_THEN_STOPS_RE = re.compile(r"([A-Za-z]+)([.,!?]+)")
+
+
+def _plain_parts(chunk: str) -> list[tuple[bool, str]] | None:
+    """The tokens of the commonest chunk shapes, as nltk would make them but without calling it
+    (a test compares on real tweets): ASCII letters ("hello", one token), letters then full stops,
+    commas, ! or ? ("hello!!": the word, then the stops as they are tokenised on their own), and
+    a hashtag of two or more letters ("#tbt", one token)."""
+    if not chunk.isascii():
+        return None
+    if chunk.isalpha():
+        return [(True, chunk)]
+    if chunk[0] == "#":
+        return [(True, chunk)] if len(chunk) > 2 and chunk[1:].isalpha() else None
+    m = _WORD_THEN_STOPS_RE.fullmatch(chunk)
+    if m is None:
+        return None
+    return [(True, m[1])] + [(True, t) for t in _CHUNKS[m[2]][0]]
+
+
 def _tokenize_chunks(chunks: list[str]) -> list[list[str]]:
     """Raw tokens of whitespace-free chunks: nltk's TweetTokenizer (one call for all of them),
     obfuscated words kept whole."""
-    parts = [_chunk_parts(c) for c in chunks]
+    parts = [_plain_parts(c) or _chunk_parts(c) for c in chunks]
     pieces = _tweet_tokens_many([text for ps in parts for is_token, text in ps if not is_token])
     out: list[list[str]] = []
     for ps in parts:
@@ -510,48 +539,55 @@ _SEP = " \x01 "
 cannot cross it."""
 
 
-def _flat_tokens(cleaned: list[str]) -> tuple[list[str], list[int]]:
-    """Tokens and per-message counts of cleaned messages without spaced-letter runs, in C loops."""
-    chunks = _SEP.join(cleaned).split()
+SEP_CHUNK = _SEP[1]
+"""The chunk between two messages in `batch_chunks`."""
+RUN_MARK = "\x02"
+"""Starts a chunk that is a spaced-letter run's joined word (cleaned text has no control characters)."""
+
+
+def _run_chunks(clean: str) -> list[str]:
+    """Chunks of cleaned text with spaced-letter runs, each run one RUN_MARK chunk."""
+    out: list[str] = []
+    pos = 0
+    for start, end, joined in _spaced_runs(clean):
+        out.extend(clean[pos:start].split())
+        out.append(RUN_MARK + joined)
+        pos = end
+    out.extend(clean[pos:].split())
+    return out
+
+
+def batch_chunks(texts: list[str]) -> list[str]:
+    """A batch's cleaned messages as whitespace chunks, SEP_CHUNK between messages.
+
+    Tokens never cross whitespace, so a chunk's tokens are a cache lookup (`chunk_tokens`); a
+    spaced-letter run ("f u c k") becomes one chunk, RUN_MARK followed by the word it spells.
+    """
+    joined = _SEP.join(map(clean_string, texts))
+    # a run cannot cross _SEP, and the spaces around it look like a message's start and end
+    return joined.split() if SPACED_RE.search(joined) is None else _run_chunks(joined)
+
+
+def chunk_tokens(chunks: list[str]) -> list[tuple[str, ...]]:
+    """The normalised tokens of each chunk (chunks not seen before are tokenised together)."""
     norms = list(map(_NORM.get, chunks))
-    if None in norms:  # chunks not seen before: tokenise them together, then look them up
+    if None in norms:
         _prefetch([c for c, n in zip(chunks, norms) if n is None])
         norms = list(map(_NORM.__getitem__, chunks))
+    return norms
+
+
+def batch_token_strings(texts: list[str]) -> tuple[list[str], list[int]]:
+    """`token_strings` of many messages at once: (all tokens in order, tokens per message)."""
+    chunks = batch_chunks(texts)
+    norms = chunk_tokens(chunks)
     counts = np.fromiter(map(len, norms), dtype=np.int64, count=len(norms))
-    seps = np.flatnonzero(np.array(chunks, dtype=object) == _SEP[1])
+    seps = np.flatnonzero(np.array(chunks, dtype=object) == SEP_CHUNK)
     bounds = np.concatenate([[0], np.cumsum(counts)])
     starts = np.concatenate([[0], seps + 1])
     ends = np.concatenate([seps, [len(chunks)]])
     lengths = bounds[ends] - bounds[starts]
     return list(chain.from_iterable(norms)), lengths.tolist()
-
-
-def batch_token_strings(texts: list[str]) -> tuple[list[str], list[int]]:
-    """`token_strings` of many messages at once: (all tokens in order, tokens per message)."""
-    cleaned = list(map(clean_string, texts))
-    joined = _SEP.join(cleaned)
-    if SPACED_RE.search(joined) is None:
-        return _flat_tokens(cleaned)
-    flat: list[str] = []
-    lengths: list[int] = []
-    run: list[str] = []
-    for c in cleaned:  # messages with spaced letters take the exact path; the rest go in runs
-        if SPACED_RE.search(c) is None:
-            run.append(c)
-            continue
-        if run:
-            f, n = _flat_tokens(run)
-            flat.extend(f)
-            lengths.extend(n)
-            run = []
-        toks = _clean_tokens(c)
-        flat.extend(toks)
-        lengths.append(len(toks))
-    if run:
-        f, n = _flat_tokens(run)
-        flat.extend(f)
-        lengths.extend(n)
-    return flat, lengths
 
 
 def tokenize_clean(clean: str) -> list[Token]:

@@ -97,8 +97,7 @@ class RequestObserver:
             route = scope.get("route")
             route_path = getattr(route, "path", None) or "<unmatched>"
             method = scope.get("method", "")
-            self.metrics.requests.labels(route=route_path, method=method, status=str(status)).inc()
-            self.metrics.latency.labels(route=route_path, status=str(status)).observe(elapsed)
+            self.metrics.observe_request(route_path, method, str(status), elapsed)
             if self.log_requests:
                 log.info(
                     "request_id=%s method=%s route=%s status=%d items=%s flagged=%s latency_ms=%.2f",
@@ -185,7 +184,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app_version = "0"
     metrics = ServiceMetrics()
     holder = ModelHolder(
-        settings.model, metrics, micro_batch=settings.micro_batch_max if settings.micro_batch else 0
+        settings.model,
+        metrics,
+        micro_batch=settings.micro_batch_max if settings.micro_batch else 0,
+        batch_wait=settings.micro_batch_wait_ms / 1000.0,
     )
     holder.start()
     schemas = build_schemas(settings)

@@ -15,7 +15,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
 
-from .engine import ModelHolder
+from .engine import ModelHolder, Served
 from .problems import ProblemError, problem_from_validation
 from .settings import Settings
 
@@ -60,12 +60,17 @@ async def get_holder(request: Request) -> ModelHolder:
     return request.app.state.holder
 
 
-async def current_model(request: Request) -> Any:
-    """The model for this request, taken once: a reload mid-request does not affect it."""
-    model = request.app.state.holder.model
-    if model is None:
+def serving(request: Request) -> Served:
+    """The model (and its summary) for this request, taken once: a reload mid-request does not affect it."""
+    served = request.app.state.holder.served
+    if served is None:
         raise ProblemError("model-not-ready", "no verified model is loaded")
-    return model
+    return served
+
+
+async def current_model(request: Request) -> Any:
+    """The model for this request, taken once (as a dependency)."""
+    return serving(request).model
 
 
 def _check(request: Request, ring: KeyRing, candidates: list[str | None]) -> None:

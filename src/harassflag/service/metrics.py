@@ -9,11 +9,27 @@ prometheus_client's multiprocess mode (`PROMETHEUS_MULTIPROC_DIR` plus a `MultiP
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Children:
+    """A labelled metric's children, kept in a dict (no label parsing or lock per lookup)."""
+
+    def __init__(self, metric: Any) -> None:
+        self.metric = metric
+        self._cache: dict[tuple[str, ...], Any] = {}
+
+    def get(self, *values: str) -> Any:
+        """The child for these label values, in the metric's label order."""
+        child = self._cache.get(values)
+        if child is None:  # a race only makes `labels` return the same child twice
+            child = self._cache[values] = self.metric.labels(*values)
+        return child
 
 
 class ServiceMetrics:
@@ -67,17 +83,31 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
+        self.request_children = Children(self.requests)
+        self.latency_children = Children(self.latency)
+        self._messages = Children(self.messages)
+        self._flagged = Children(self.flagged)
+
+    def observe_request(self, route: str, method: str, status: str, seconds: float) -> None:
+        """Count one HTTP request and its latency."""
+        self.request_children.get(route, method, status).inc()
+        self.latency_children.get(route, status).observe(seconds)
+
     def set_model(self, name: str, version: str, sha256: str) -> None:
         """Point the info gauge at the model now serving."""
         self.model_info.clear()
         self.model_info.labels(name=name, version=version, sha256=sha256).set(1)
 
-    def count_scored(self, api: str, n: int, flagged_by_head: Iterable[tuple[str, int]]) -> None:
-        """Record `n` scored messages and the positive decisions per head."""
-        self.messages.labels(api=api).inc(n)
+    def count_scored(self, api: str, n: int) -> None:
+        """Record `n` messages scored for a request of API flavour `api`."""
+        self._messages.get(api).inc(n)
+
+    def count_model_call(self, n: int, flagged_by_head: Iterable[tuple[str, int]]) -> None:
+        """Record one model call: its size and the positive decisions per head."""
+        self.batch_size.observe(n)
         for head, count in flagged_by_head:
             if count:
-                self.flagged.labels(head=head).inc(count)
+                self._flagged.get(head).inc(count)
 
     def exposition(self) -> bytes:
         """The text exposition format of this registry."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
+import orjson
 from starlette.responses import Response
 
 from ..problems import PROBLEM_MEDIA_TYPE
@@ -18,14 +20,23 @@ def truncate(texts: list[str], max_chars: int, enabled: bool) -> tuple[list[str]
     return [t[:max_chars] if c else t for t, c in zip(texts, cut)], cut
 
 
+def _numpy_scalar(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dump_json(body: Any) -> bytes:
+    """Compact UTF-8 JSON by orjson; what it refuses (lone surrogates, huge ints) goes ASCII-escaped."""
+    try:
+        return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(body, separators=(",", ":"), default=_numpy_scalar).encode("ascii")
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """A JSON response, always valid UTF-8/ASCII (non-ASCII is escaped)."""
-    return Response(
-        json.dumps(body, separators=(",", ":")).encode("ascii"),
-        status_code=status,
-        media_type="application/json",
-        headers=headers,
-    )
+    """A pre-serialised JSON response (the route's `response_model` documents its shape)."""
+    return Response(dump_json(body), status_code=status, media_type="application/json", headers=headers)
 
 
 def _problem(description: str) -> dict[str, Any]:

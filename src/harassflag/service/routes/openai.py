@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from ..deps import ModelDep, json_body, note_items, request_body_doc, require_api_key
-from ..engine import model_heads
+from ..deps import json_body, note_items, request_body_doc, require_api_key, serving
+from ..engine import Decisions, model_heads
 from ..problems import ProblemError
 from ..schemas import Schemas
 from ..settings import Settings
@@ -51,6 +51,26 @@ def reported_categories(model: Any) -> list[tuple[str, int]]:
     return [(cat, heads.index(head)) for cat, head in OPENAI_CATEGORIES.items() if head in heads]
 
 
+def moderation_results(decisions: Decisions, columns: list[tuple[str, int]]) -> tuple[list[dict[str, Any]], int]:
+    """OpenAI `results` as plain dicts (the shape of `ModerationResult`) and how many are flagged."""
+    applied = {cat: ["text"] for cat, _ in columns}
+    results = []
+    flagged_total = 0
+    for row, decided in zip(decisions.scores.tolist(), decisions.categories.tolist()):
+        cats = {cat: decided[j] for cat, j in columns}
+        flagged = any(cats.values())
+        flagged_total += flagged
+        results.append(
+            {
+                "flagged": flagged,
+                "categories": cats,
+                "category_scores": {cat: row[j] for cat, j in columns},
+                "category_applied_input_types": applied,
+            }
+        )
+    return results, flagged_total
+
+
 def build_router(schemas: Schemas, settings: Settings) -> APIRouter:
     """The OpenAI-compatible route."""
     router = APIRouter(tags=["openai"], dependencies=[Depends(require_api_key)])
@@ -63,10 +83,12 @@ def build_router(schemas: Schemas, settings: Settings) -> APIRouter:
         openapi_extra=request_body_doc(ModerationRequest),
         summary="OpenAI-compatible moderation",
     )
-    def moderations(
-        request: Request, body: Annotated[Any, Depends(json_body(ModerationRequest))], model: ModelDep
+    async def moderations(
+        request: Request, body: Annotated[Any, Depends(json_body(ModerationRequest))]
     ) -> Response:
         """`{"input": str | [str | {"type": "text", "text": ...}]}` -> OpenAI's moderation response."""
+        served = serving(request)
+        model = served.model
         raw = [body.input] if isinstance(body.input, str) else body.input
         texts: list[str] = []
         for i, part in enumerate(raw):
@@ -80,29 +102,13 @@ def build_router(schemas: Schemas, settings: Settings) -> APIRouter:
                 )
         texts, _ = truncate(texts, settings.max_chars, settings.truncate_chars)
         holder = request.app.state.holder
-        decisions = holder.score(model, texts)
-        columns = reported_categories(model)
-        applied = {cat: ["text"] for cat, _ in columns}
-        results = []
-        flagged_total = 0
-        for i in range(len(texts)):
-            row = decisions.scores[i]
-            cats = {cat: bool(decisions.categories[i][j]) for cat, j in columns}
-            flagged = any(cats.values())
-            flagged_total += flagged
-            results.append(
-                {
-                    "flagged": flagged,
-                    "categories": cats,
-                    "category_scores": {cat: float(row[j]) for cat, j in columns},
-                    "category_applied_input_types": applied,
-                }
-            )
-        holder.metrics.count_scored("openai", len(texts), decisions.flagged_by_head())
+        decisions = await holder.score(model, texts)
+        results, flagged_total = moderation_results(decisions, reported_categories(model))
+        holder.metrics.count_scored("openai", len(texts))
         note_items(request, len(texts), flagged_total)
         return json_response(
-            {"id": f"modr-{uuid.uuid4().hex}", "model": str(model.name), "results": results},
-            headers={"x-harassflag-model-sha256": str(model.sha256)},
+            {"id": f"modr-{uuid.uuid4().hex}", "model": served.summary["name"], "results": results},
+            headers={"x-harassflag-model-sha256": served.summary["sha256"]},
         )
 
     return router

@@ -26,9 +26,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ..deps import ModelDep, json_body, note_items, request_body_doc, require_api_key_or_query
+from ..deps import json_body, note_items, request_body_doc, require_api_key_or_query, serving
 from ..engine import model_heads
 from ..problems import ProblemError
 from ..schemas import Schemas
@@ -105,10 +106,9 @@ def build_router(schemas: Schemas, settings: Settings) -> APIRouter:
         openapi_extra=request_body_doc(AnalyzeRequest),
         summary="Perspective-compatible analysis",
     )
-    def analyze(
-        request: Request, body: Annotated[Any, Depends(json_body(AnalyzeRequest))], model: ModelDep
-    ) -> Response:
+    async def analyze(request: Request, body: Annotated[Any, Depends(json_body(AnalyzeRequest))]) -> Response:
         """Perspective's `comments:analyze` for TOXICITY, INSULT, IDENTITY_ATTACK and PROFANITY."""
+        model = serving(request).model
         heads = model_heads(model)
         requested = body.requestedAttributes
         for name in requested:
@@ -131,22 +131,24 @@ def build_router(schemas: Schemas, settings: Settings) -> APIRouter:
         texts, _ = truncate([body.comment.text], settings.max_chars, settings.truncate_chars)
         text = texts[0]
         holder = request.app.state.holder
-        decisions = holder.score(model, [text])
-        row = decisions.scores[0]
+        decisions = await holder.score(model, [text])
+        row = decisions.scores[0].tolist()
         attribute_scores: dict[str, Any] = {}
         for name, params in requested.items():
             cols = [heads.index(h) for h in ATTRIBUTE_HEADS[name]]
             best = max(cols, key=lambda c: row[c])
-            value = float(row[best])
+            value = row[best]
             threshold = params.scoreThreshold if params is not None else None
             if threshold is not None and value < threshold:
                 continue
             entry: dict[str, Any] = {"summaryScore": {"value": value, "type": "PROBABILITY"}}
             if body.spanAnnotations:
-                entry["spanScores"] = span_scores(model, text, heads[best], settings.explain_top)
+                entry["spanScores"] = await run_in_threadpool(
+                    span_scores, model, text, heads[best], settings.explain_top
+                )
             attribute_scores[name] = entry
-        holder.metrics.count_scored("perspective", 1, decisions.flagged_by_head())
-        note_items(request, 1, int(decisions.flagged.sum()))
+        holder.metrics.count_scored("perspective", 1)
+        note_items(request, 1, int(decisions.flagged[0]))
         out: dict[str, Any] = {"attributeScores": attribute_scores, "languages": languages or ["en"]}
         if body.clientToken is not None:
             out["clientToken"] = body.clientToken

@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ..deps import ModelDep, json_body, note_items, request_body_doc, require_api_key
-from ..engine import model_summary
+from ..deps import ModelDep, json_body, note_items, request_body_doc, require_api_key, serving
+from ..engine import Decisions, model_summary
 from ..review_hook import queue_for_review
 from ..schemas import Schemas
 from ..settings import Settings
@@ -74,6 +75,26 @@ class ModelDescription(BaseModel):
     limits: dict[str, int | bool]
 
 
+def message_results(
+    ids: list[str | None], decisions: Decisions, cut: list[bool], spans: list[list[Any]] | None
+) -> tuple[list[dict[str, Any]], int]:
+    """`results` of a native response as JSON-ready dicts (`MessageResult`'s shape), and the flagged count."""
+    heads = decisions.heads
+    flags = decisions.flagged.tolist()
+    results = [
+        {"id": i, "scores": dict(zip(heads, s)), "categories": dict(zip(heads, c)), "flagged": f}
+        for i, s, c, f in zip(ids, decisions.scores.tolist(), decisions.categories.tolist(), flags)
+    ]
+    if any(cut):
+        for item, was_cut in zip(results, cut):
+            if was_cut:
+                item["truncated"] = True
+    if spans is not None:
+        for item, found in zip(results, spans):
+            item["spans"] = [{"term": x.term, "start": x.start, "end": x.end, "weight": x.weight} for x in found]
+    return results, flags.count(True)
+
+
 def build_router(schemas: Schemas, settings: Settings) -> APIRouter:
     """Routes of the native API."""
     router = APIRouter(tags=["native"], dependencies=[Depends(require_api_key)])
@@ -86,10 +107,10 @@ def build_router(schemas: Schemas, settings: Settings) -> APIRouter:
         openapi_extra=request_body_doc(ScoreRequest),
         summary="Score one message or a batch",
     )
-    def score(
-        request: Request, body: Annotated[Any, Depends(json_body(ScoreRequest))], model: ModelDep
-    ) -> Response:
+    async def score(request: Request, body: Annotated[Any, Depends(json_body(ScoreRequest))]) -> Response:
         """Every head's probability, per-head decisions, the overall flag, and optional spans."""
+        served = serving(request)
+        model = served.model
         holder = request.app.state.holder
         if body.messages is None:
             ids: list[str | None] = [None]
@@ -98,39 +119,21 @@ def build_router(schemas: Schemas, settings: Settings) -> APIRouter:
             ids = [m.id for m in body.messages]
             texts = [m.text for m in body.messages]
         texts, cut = truncate(texts, settings.max_chars, settings.truncate_chars)
-        decisions = holder.score(model, texts)
-        spans = model.explain_batch(texts, head=body.explain_head, top=body.explain_top) if body.explain else None
-        heads = decisions.heads
-        results = []
-        for i in range(len(texts)):
-            row = decisions.scores[i]
-            cats = decisions.categories[i]
-            item: dict[str, Any] = {
-                "id": ids[i],
-                "scores": {h: float(row[j]) for j, h in enumerate(heads)},
-                "categories": {h: bool(cats[j]) for j, h in enumerate(heads)},
-                "flagged": bool(decisions.flagged[i]),
-            }
-            if cut[i]:
-                item["truncated"] = True
-            if spans is not None:
-                item["spans"] = [
-                    {"term": s.term, "start": s.start, "end": s.end, "weight": s.weight} for s in spans[i]
-                ]
-            results.append(item)
-        n_flagged = int(decisions.flagged.sum())
-        holder.metrics.count_scored("native", len(texts), decisions.flagged_by_head())
+        decisions = await holder.score(model, texts)
+        spans = None
+        if body.explain:
+            spans = await run_in_threadpool(
+                model.explain_batch, texts, head=body.explain_head, top=body.explain_top
+            )
+        results, n_flagged = message_results(ids, decisions, cut, spans)
+        holder.metrics.count_scored("native", len(texts))
         note_items(request, len(texts), n_flagged)
-        out: dict[str, Any] = {
-            "model": model_summary(model),
-            "thresholds": model.thresholds,
-            "results": results,
-        }
+        out: dict[str, Any] = {"model": served.summary, "thresholds": served.thresholds, "results": results}
         if body.explain:
             out["explain_head"] = body.explain_head
         if body.review or request.app.state.review_all_flagged:
-            out["review"] = queue_for_review(request, model, ids, texts, decisions)
-        return json_response(out, headers={"x-harassflag-model-sha256": str(model.sha256)})
+            out["review"] = await run_in_threadpool(queue_for_review, request, model, ids, texts, decisions)
+        return json_response(out, headers={"x-harassflag-model-sha256": served.summary["sha256"]})
 
     @router.get("/v1/model", response_model=ModelDescription, summary="The served model and limits")
     async def describe(model: ModelDep) -> Response:

@@ -1,0 +1,67 @@
+"""The scoring path's lookup tables: the integer hash of word pairs and the unseen-token table."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from harassflag.lookup import IntHash, UnseenTokens, expand
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 5_000])
+def test_int_hash_answers_like_a_dict_for_keys_in_and_out_of_it(n) -> None:
+    rng = np.random.default_rng(n)
+    keys = rng.choice(10**12, size=n, replace=False)
+    values = rng.integers(0, 2**31 - 1, size=n)
+    table = IntHash(keys, values)
+    # keys in the table, keys that are not, and keys crowded into a few slots (collisions)
+    queries = np.concatenate([keys, rng.integers(0, 10**12, 3_000), keys[: n // 2] + 1, np.arange(200)])
+    expected = {int(k): int(v) for k, v in zip(keys, values)}
+    assert table.get(queries).tolist() == [expected.get(int(q), -1) for q in queries.tolist()]
+
+
+def test_int_hash_refuses_negative_keys() -> None:
+    with pytest.raises(ValueError):
+        IntHash(np.array([3, -1]), np.array([0, 1]))
+
+
+def _describe(token: str) -> tuple[list[int], tuple[int, ...]]:
+    return [len(token), ord(token[0])], ((1,) if token.startswith("x") else ())
+
+
+def test_unseen_tokens_keep_their_ids_and_rows_as_the_table_grows() -> None:
+    table = UnseenTokens(100, {"known": 5}, _describe)
+    first = table.ids(["known", "xa", "bb", "xa"]).tolist()
+    assert first == [5, 100, 101, 100]
+    later = table.ids([f"t{i}" for i in range(5_000)] + ["bb"])  # grows the ragged arrays
+    assert later[-1] == 101 and later[0] == 102
+    owner, static = expand(table.static.ptr, table.static.values, np.array([0, 1, 5_001]))
+    assert owner.tolist() == [0, 0, 1, 1, 2, 2]
+    assert static.tolist() == [2, ord("x"), 2, ord("b"), 5, ord("t")]
+    _, lexicon = expand(table.lexicon.ptr, table.lexicon.values, np.array([0, 1]))
+    assert lexicon.tolist() == [1]
+
+
+def test_unseen_tokens_added_from_many_threads_get_one_id_each() -> None:
+    table = UnseenTokens(0, {}, _describe)
+    words = [f"w{i}" for i in range(3_000)]
+    results: list[list[int]] = []
+
+    def work(seed: int) -> None:
+        order = list(np.random.default_rng(seed).permutation(words))
+        ids = table.ids(order).tolist()
+        results.append([ids[order.index(w)] for w in words[:50]])
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(table.index) == 3_000
+    assert all(r == results[0] for r in results)
+    ids = table.ids(words).tolist()
+    owner, static = expand(table.static.ptr, table.static.values, np.array(ids))
+    assert static[1::2].tolist() == [ord("w")] * 3_000
+    assert static[0::2].tolist() == [len(w) for w in words]
