@@ -43,6 +43,8 @@ class ErrorLog:
         self._replay = replay
         """Errors already written by an interrupted run: counted again, not rewritten."""
         self._file = None
+        self._synced = -1
+        """Sidecar size at the last fsync."""
         if path is not None:
             mode = "r+b" if truncate_to is not None and path.exists() else "wb"
             self._file = open(path, mode)  # noqa: SIM115 (long-lived handle, closed by its owner)
@@ -81,8 +83,11 @@ class ErrorLog:
         if self._file is None:
             return 0
         self._file.flush()
-        os.fsync(self._file.fileno())
-        return self._file.tell()
+        size = self._file.tell()
+        if size != self._synced:  # nothing new since the last sync: nothing to make durable
+            os.fsync(self._file.fileno())
+            self._synced = size
+        return size
 
     def close(self) -> None:
         """Close the sidecar file."""

@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import orjson
+
 from ..errors import HarassflagError
 from .errors_log import ErrorLog
 from .messages import Message, from_columns, to_columns
@@ -31,7 +33,8 @@ from .stats import BatchStats, ChunkStats
 from .writer import OutputSink, atomic_write, columns, output_kind
 
 CHECKPOINT_VERSION = 2
-"""2: JSONL rows are compact (orjson); a version-1 checkpoint is refused, not continued in another format."""
+"""2: JSONL rows are compact (orjson); a version-1 checkpoint is refused, not continued in another
+format."""
 
 
 class ResumeError(HarassflagError):
@@ -298,7 +301,7 @@ def run_batch(
             "errors_bytes": cut["errors_bytes"],
             "stats": stats.to_json(),
         }
-        atomic_write(cp_path, json.dumps(record).encode())
+        atomic_write(cp_path, orjson.dumps(record))
         progress.update(cut["position"], cut["done_bytes"], resumed_from)
 
     executor: ProcessPoolExecutor | None = None

@@ -68,9 +68,9 @@ def read_jsonl(path: Path, ctx: ReadContext) -> Iterator[Message]:
                     fields_of.clear()
                 found = fields_of[keys] = _fields(list(keys), ctx)
             text_f, id_f, author_f, channel_f, time_f = found
-            wanted = ctx.options.text_field or "text"
             text = obj.get(text_f) if text_f else None
             if text_f is None or text is None:
+                wanted = ctx.options.text_field or "text"
                 ctx.errors.error(source, lineno, f"missing text field {wanted!r}")
                 continue
             if not isinstance(text, str):
@@ -80,14 +80,14 @@ def read_jsonl(path: Path, ctx: ReadContext) -> Iterator[Message]:
                 ctx.errors.skip("empty text")
                 continue
             yield Message(
-                id=as_str(obj.get(id_f)) if id_f else str(lineno),
-                channel=as_str(obj.get(channel_f)) if channel_f else "",
-                author=as_str(obj.get(author_f)) if author_f else "",
-                timestamp=as_str(obj.get(time_f)) if time_f else "",
-                text=text,
-                source=source,
-                line=lineno,
-            )
+                as_str(obj.get(id_f)) if id_f else str(lineno),
+                as_str(obj.get(channel_f)) if channel_f else "",
+                as_str(obj.get(author_f)) if author_f else "",
+                as_str(obj.get(time_f)) if time_f else "",
+                text,
+                source,
+                lineno,
+            )  # positional (id, channel, author, timestamp, text, source, line): cheaper per row
 
 
 def read_csv(path: Path, ctx: ReadContext) -> Iterator[Message]:
