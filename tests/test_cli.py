@@ -209,6 +209,32 @@ def test_evaluate_writes_a_report_with_plots(tiny_model_dir, train_csv, tmp_path
     assert "macroF1" in r.stdout
 
 
+def test_evaluate_on_the_seed_split_reports_issue_3_bars(tiny_model_dir, tmp_path) -> None:
+    """The held-out seed split gets the three bars, with goal, value, ok/MISS and row counts."""
+    import numpy as np
+
+    from harassflag import load_model
+    from harassflag.evaluate import model_scorer, seed_bars
+    from harassflag.seed import load_seed
+
+    report = tmp_path / "report"
+    r = run("evaluate", "--model", str(tiny_model_dir), "--suite", "seed", "--report", str(report))
+    assert r.returncode == 0, r.stderr
+    bars = json.loads((report / "report.json").read_text())["bars"]["seed:test"]
+    (ours,) = bars.values()
+    test = load_seed("test")
+    model = load_model(tiny_model_dir)
+    pred = np.asarray([s.categories["harassment"] for s in model.score(test.texts)])
+    y = test.labels["harassment"] == 1
+    assert ours["harassment accuracy"]["value"] == pytest.approx((pred == y).mean())
+    prof = np.asarray(test.meta["categories"]) == "untargeted_profanity"
+    assert ours["false-positive rate, untargeted profanity"]["value"] == pytest.approx(pred[prof].mean())
+    assert ours == seed_bars(model_scorer(model), test)
+    for bar in ours:
+        line = next(line for line in r.stdout.splitlines() if line.startswith(bar))
+        assert ("ok" if ours[bar]["met"] else "MISS") in line and f"n={ours[bar]['n']}" in line
+
+
 def test_evaluate_without_anything_to_evaluate_is_a_usage_error(tiny_model_dir, tmp_path) -> None:
     r = run("evaluate", "--model", str(tiny_model_dir), "--report", str(tmp_path / "r"))
     assert r.returncode != 0 and "Traceback" not in r.stderr

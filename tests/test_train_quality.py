@@ -119,3 +119,22 @@ def test_held_out_seed_accuracy_floor(trained) -> None:
     # the model must beat chance clearly on untargeted profanity (a false positive there is what
     # moderators complain about most)
     assert table["untargeted_profanity"]["accuracy"] >= 0.8
+
+
+def test_held_out_seed_meets_the_profanity_and_threat_bars(trained) -> None:
+    """Issue 3's bars that the model meets are asserted at the bar itself."""
+    from harassflag.evaluate import seed_bars
+    from harassflag.seed import load_seed
+
+    test = load_seed("test")
+    bars = seed_bars(model_scorer(trained["model"]), test)
+    for bar, r in bars.items():
+        print(f"{bar:<44} {r['value']:.3f} (goal {r['direction']} {r['goal']}, n={r['n']})")
+    fpr = bars["false-positive rate, untargeted profanity"]
+    threats = bars["recall, threats without profanity"]
+    assert fpr["n"] == sum(c == "untargeted_profanity" for c in test.meta["categories"]) > 0
+    assert threats["n"] > 100
+    assert fpr["met"] and fpr["value"] <= 0.10
+    assert threats["met"] and threats["value"] >= 0.85
+    # the accuracy bar (0.90) is not met yet: it is reported, and the floor above guards it
+    assert bars["harassment accuracy"]["value"] >= SEED_TEST_ACCURACY_FLOOR

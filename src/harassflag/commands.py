@@ -165,6 +165,7 @@ def evaluate(model_path, datasets, files, text_column, label_column, suite, feed
         functional_results,
         model_scorer,
         peer_scorer,
+        seed_bars,
         strip_private,
         write_plots,
         write_report,
@@ -208,6 +209,13 @@ def evaluate(model_path, datasets, files, text_column, label_column, suite, feed
                 click.echo(f"{cat:<32}{first['expected']:>6}{first['n']:>5}"
                            + "".join(f"{table[s.name][cat]['accuracy']:>24.3f}" for s in scorers))
             report.setdefault("categories", {})[data.name] = table
+            if "offensive" in data.heads_present():
+                bars = {s.name: seed_bars(s, data) for s in scorers}
+                click.echo(f"{'bar (issue 3)':<44}{'goal':>8}" + "".join(f"{s.name[:22]:>24}" for s in scorers))
+                for bar, first in bars[scorers[0].name].items():
+                    click.echo(f"{bar:<44}{first['direction'] + ' ' + format(first['goal'], '.2f'):>8}"
+                               + "".join(f"{_bar_cell(bars[s.name][bar]):>24}" for s in scorers))
+                report.setdefault("bars", {})[data.name] = bars
     if suite in ("functional", "all"):
         from .seed import load_functional
 
@@ -223,6 +231,10 @@ def evaluate(model_path, datasets, files, text_column, label_column, suite, feed
         report["functional"] = table
     path = write_report(report, out_dir)
     click.echo(f"\nreport: {path}")
+
+
+def _bar_cell(bar: dict) -> str:
+    return f"{bar['value']:.3f} {'ok' if bar['met'] else 'MISS'} (n={bar['n']})"
 
 
 def _evaluation_sets(datasets, files, text_column, label_column, suite, feedback, data_dir):

@@ -101,6 +101,35 @@ def category_accuracy(scorer: Scorer, data: LabelledSet, head: str = "harassment
                               [cats[i] for i in keep], head)
 
 
+THREAT_CATEGORIES = ("threat_violence", "threat_expose")
+SEED_BARS: tuple[tuple[str, str, float], ...] = (
+    # (bar, direction, goal): issue 3's bars for the held-out seed split
+    ("harassment accuracy", ">=", 0.90),
+    ("false-positive rate, untargeted profanity", "<=", 0.10),
+    ("recall, threats without profanity", ">=", 0.85),
+)
+
+
+def seed_bars(scorer: Scorer, data: LabelledSet) -> dict[str, dict]:
+    """Issue 3's bars on a seed split: accuracy, untargeted-profanity FPR, recall on threats without profanity."""
+    y = data.labels["harassment"]
+    cats = np.asarray(data.meta["categories"], dtype=object)
+    known = y != MISSING
+    pred = scorer.predict(data.texts)[:, HEADS.index("harassment")] >= scorer.thresholds.get("harassment", 0.5)
+    profanity = known & (cats == "untargeted_profanity")
+    threats = known & (y == 1) & np.isin(cats, THREAT_CATEGORIES) & (data.labels["offensive"] == 0)
+    values = [
+        (known, float((pred[known] == (y[known] == 1)).mean()) if known.any() else float("nan")),
+        (profanity, float(pred[profanity].mean()) if profanity.any() else float("nan")),
+        (threats, float(pred[threats].mean()) if threats.any() else float("nan")),
+    ]
+    out = {}
+    for (bar, direction, goal), (rows, value) in zip(SEED_BARS, values):
+        met = value >= goal if direction == ">=" else value <= goal
+        out[bar] = {"value": value, "goal": goal, "direction": direction, "n": int(rows.sum()), "met": bool(met)}
+    return out
+
+
 def strip_private(results: dict) -> dict:
     """Metrics without the raw label/score arrays (for JSON)."""
     return {k: ({kk: vv for kk, vv in v.items() if not kk.startswith("_")} if isinstance(v, dict) else v)
