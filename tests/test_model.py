@@ -388,3 +388,33 @@ def test_batched_scoring_equals_scoring_each_tokenised_message(model, shared_dat
     one_by_one = model.calibrate(model.decision_rows([token_strings(t) for t in texts]))
     batched = np.vstack([model.score_matrix(texts[i : i + 1000]) for i in range(0, len(texts), 1000)])
     assert np.abs(batched - one_by_one).max() <= 1e-6
+
+
+# -- token ids by piece (pieces.PieceTable) --------------------------------------------------------
+
+PIECE_EDGES = [
+    "", " ", "\x01", "a\x01b", "\x1e\x1f", "\x1ex y z", "u r a l o s e r", "f u c k off", "😂", "\x00",
+    "k.i.l.l you", "\u200b", "  leading", "trailing  ", "a \x01 b c d", "x " * 100, "\uffff",
+    "a \uffff b", "x &#65535; y", "&amp; \uffff &lt;",
+    # runs that cross pieces, and pieces that get spaces (or lose them) when cleaned
+    "f\xa0u c k", "x f\xa0u\xa0y", "x f&#32;u y z", "¨a b c", "a\u3000b c", "(f u c k)", "a f u c k i n g idiot",
+    "f.u.c.k u r", "i d i o t.", "a b", "a  b c", "u\u2028r a", "é f u c k", "aé\xa0о", "a\x01 b c \x01",
+    "s h i t\x01", "f u\nc k", "f u\tc k", "y o u are a n i d i o t", "I a b", "(a) b c", "a-b-c d e f",
+    "x\u200b y z", "f u c \u200bk", "u r a l o s e r " * 30,
+]
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 1000])
+def test_token_ids_by_piece_are_those_of_each_messages_token_strings(model, shared_datasets, batch_size) -> None:
+    """Scoring looks token ids up per space-separated piece; they are every message's `token_strings`."""
+    texts = []
+    for task in ("offensive", "hate"):
+        texts += (shared_datasets / "tweeteval" / task / "train_text.txt").read_text(encoding="utf-8").splitlines()
+    texts = PIECE_EDGES + texts[:10_000] + PIECE_EDGES
+    fz = model.featurizer
+    for i in range(0, len(texts), batch_size):
+        batch = texts[i : i + batch_size]
+        tids, lengths, table = fz.ids_of_texts(batch)
+        expected = [table.ids(token_strings(t)) for t in batch]
+        assert lengths.tolist() == [len(e) for e in expected]
+        assert tids.tolist() == np.concatenate(expected).tolist()

@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from itertools import chain
-
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .lexicon import LEXICON_CLASSES, TOKEN_CLASSES
 from .lookup import IntHash, UnseenTokens, expand
-from .text import SEP_CHUNK, URL_TOKEN, USER_TOKEN, TokenizedText, batch_chunks, chunk_tokens
+from .pieces import PieceTable
+from .text import URL_TOKEN, USER_TOKEN, TokenizedText
 
 FEATURE_VERSION = 6
 """Bumped whenever the fitted state's layout changes: older artifacts are refused, not misread."""
@@ -283,14 +282,18 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         self.type_lex_cls_ = np.asarray(lex_cls, dtype=np.int64)
 
     # -- token ids ------------------------------------------------------------------------------
-    def _unseen(self) -> UnseenTokens:
-        """The table of tokens outside the vocabulary (and of chunk ids) in use; a full one is replaced."""
-        table = self.__dict__.get("_unseen_table")
-        if table is None or table.full:
+    def _piece_table(self) -> PieceTable:
+        """The piece table in use, with the table of tokens outside the vocabulary its ids refer to;
+        a full one is replaced (not cleared: batches in flight keep reading theirs)."""
+        pieces = self.__dict__.get("_pieces")
+        if pieces is None or pieces.full:
             table = UnseenTokens(self.n_types_, self.type_index_, self._describe_unseen)
-            table.chunks[SEP_CHUNK] = (SEP_ID,)
-            self._unseen_table = table
-        return table
+            pieces = self._pieces = PieceTable(table, SEP_ID)
+        return pieces
+
+    def _unseen(self) -> UnseenTokens:
+        """The table of tokens outside the vocabulary in use."""
+        return self._piece_table().tokens
 
     def _describe_unseen(self, token: str) -> tuple[list[int], tuple[int, ...]]:
         """An unseen token's static features (the character n-grams the vocabulary has) and lexicon classes."""
@@ -300,26 +303,14 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
     def ids_of_texts(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, UnseenTokens]:
         """Token ids of a batch of raw messages, tokens per message, and the table unseen ids refer to.
 
-        The scoring fast path: messages are cut into whitespace chunks and each chunk's token ids are
-        cached, so a batch costs one dictionary lookup per chunk. The ids are exactly those of the
-        messages' `token_strings` (a test checks it).
+        The scoring fast path: one dictionary lookup per space-separated piece (`pieces.PieceTable`).
+        The ids are exactly those of the messages' `token_strings` (a test checks it).
         """
-        table = self._unseen()
+        pieces = self._piece_table()
+        table = pieces.tokens
         if not texts:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), table
-        chunks = batch_chunks(texts)
-        cache = table.chunks
-        try:
-            got = list(map(cache.__getitem__, chunks))
-        except KeyError:  # chunks not seen before: tokenised together, then looked up
-            missing = list(dict.fromkeys(c for c in chunks if c not in cache))
-            tokens = chunk_tokens(missing)
-            ids = table.ids(list(chain.from_iterable(tokens))).tolist()
-            ends = np.cumsum([len(t) for t in tokens]).tolist()
-            for chunk, start, end in zip(missing, [0, *ends], ends):
-                cache[chunk] = tuple(ids[start:end])
-            got = list(map(cache.__getitem__, chunks))
-        flat = np.fromiter(chain.from_iterable(got), dtype=np.int64)
+        flat = pieces.token_ids(texts)
         sep = flat == SEP_ID
         lengths = np.diff(np.concatenate([[-1], np.flatnonzero(sep), [flat.size]])) - 1
         return flat[~sep], lengths, table
@@ -498,7 +489,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         data *= inv[rows]
         return X
 
-    _CACHES = ("_unseen_table", "_spread_matrix", "_pair_hash")
+    _CACHES = ("_pieces", "_spread_matrix", "_pair_hash")
 
     def _drop_caches(self) -> None:
         for name in self._CACHES:
