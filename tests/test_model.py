@@ -13,7 +13,7 @@ import pytest
 from conftest import synthetic_set
 from harassflag import HEADS, Score, Span, load_model
 from harassflag.artifact import save_model
-from harassflag.model import SEGMENT_STRIDE, WINDOW_TOKENS, windows
+from harassflag.model import SEGMENT_STRIDE, SEGMENT_TOKENS, WINDOW_TOKENS, segment_bounds, segments_at, windows
 from harassflag.text import token_strings
 from harassflag.train import TrainOptions, fit_model
 
@@ -418,3 +418,34 @@ def test_token_ids_by_piece_are_those_of_each_messages_token_strings(model, shar
         expected = [table.ids(token_strings(t)) for t in batch]
         assert lengths.tolist() == [len(e) for e in expected]
         assert tids.tolist() == np.concatenate(expected).tolist()
+
+
+def _segments_one_by_one(ends: list[bool]) -> list[tuple[int, int]]:
+    """The segments of a message the plain way: every sentence, long sentences in strided windows."""
+    n = len(ends)
+    if n <= WINDOW_TOKENS:
+        return [(0, n)]
+    out, start = [], 0
+    for i, end_here in enumerate(ends):
+        if end_here or i == n - 1:
+            if i + 1 - start <= SEGMENT_TOKENS:
+                out.append((start, i + 1))
+            else:
+                out += [(s, min(s + SEGMENT_TOKENS, i + 1)) for s in range(start, i + 1 - SEGMENT_STRIDE, SEGMENT_STRIDE)]
+            start = i + 1
+    return out
+
+
+@pytest.mark.parametrize("p_end", [0.0, 0.01, 0.08, 0.5, 1.0])
+def test_segments_of_many_messages_at_once_are_each_messages_segments(p_end) -> None:
+    rng = np.random.default_rng(int(p_end * 100))
+    lengths = np.concatenate([[1, WINDOW_TOKENS, WINDOW_TOKENS + 1, 2000], rng.integers(1, 400, 200)])
+    ends = rng.random(int(lengths.sum())) < p_end
+    starts, stops, owner = segment_bounds(ends, lengths)
+    first = np.cumsum(lengths) - lengths
+    got = [[] for _ in lengths]
+    for a, b, m in zip(starts.tolist(), stops.tolist(), owner.tolist()):
+        got[m].append((a - first[m], b - first[m]))
+    expected = [_segments_one_by_one(ends[f : f + n].tolist()) for f, n in zip(first, lengths)]
+    assert got == expected
+    assert segments_at(ends[first[3] : first[3] + lengths[3]].tolist()) == expected[3]

@@ -82,25 +82,35 @@ def segments(tokens: list[str]) -> list[tuple[int, int]]:
 
 def segments_at(ends: Sequence[bool]) -> list[tuple[int, int]]:
     """`segments` of a message given which of its tokens end a sentence."""
-    n = len(ends)
-    if n <= WINDOW_TOKENS:
-        return [(0, n)]
-    out: list[tuple[int, int]] = []
-    start = 0
-    for i, end_here in enumerate(ends):
-        if end_here or i == n - 1:
-            end = i + 1
-            if end - start <= SEGMENT_TOKENS:
-                out.append((start, end))
-            else:
-                last = start
-                for s in range(start, end - SEGMENT_STRIDE, SEGMENT_STRIDE):
-                    out.append((s, min(s + SEGMENT_TOKENS, end)))
-                    last = s
-                if out[-1][1] < end:
-                    out.append((last + SEGMENT_STRIDE, end))
-            start = end
-    return out
+    if not len(ends):
+        return [(0, 0)]
+    starts, stops, _ = segment_bounds(np.asarray(ends, dtype=bool), np.array([len(ends)]))
+    return list(zip(starts.tolist(), stops.tolist()))
+
+
+def segment_bounds(ends: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The segments of many non-empty messages at once, from which of their tokens (all in one flat
+    array) end a sentence: each segment's start and end in the flat array, and its message.
+
+    A message of at most WINDOW_TOKENS tokens is one segment; a longer one is cut after every
+    sentence end, and a sentence of more than SEGMENT_TOKENS tokens into windows of that many,
+    SEGMENT_STRIDE apart (the last one ends with the sentence)."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    msg_last = np.cumsum(lengths) - 1
+    long = lengths > WINDOW_TOKENS
+    cut = ends & np.repeat(long, lengths)
+    cut[msg_last] = True
+    sent_end = np.flatnonzero(cut) + 1
+    sent_start = np.concatenate([[0], sent_end[:-1]])
+    sent_msg = np.searchsorted(msg_last, sent_end - 1)
+    size = sent_end - sent_start
+    windowed = (size > SEGMENT_TOKENS) & long[sent_msg]
+    n_win = np.where(windowed, (size - 1) // SEGMENT_STRIDE, 1)
+    sent = np.repeat(np.arange(sent_end.size), n_win)
+    k = np.arange(sent.size) - np.repeat(np.cumsum(n_win) - n_win, n_win)
+    starts = sent_start[sent] + SEGMENT_STRIDE * k
+    stops = np.where(windowed[sent], np.minimum(starts + SEGMENT_TOKENS, sent_end[sent]), sent_end[sent])
+    return starts, stops, sent_msg[sent]
 
 
 def windows(tokens: list[str]) -> list[list[str]]:
@@ -201,22 +211,15 @@ class Model:
         long = lengths > WINDOW_TOKENS
         if not long.any():
             return self._probs(fz.transform_ids(tids, lengths, table))
-        # long messages: each head's maximum over their windows; the rest in one flat pass
-        out = self._probs(fz.transform_ids(tids[~np.repeat(long, lengths)], np.where(long, 0, lengths), table))
-        long_ids = np.flatnonzero(long).tolist()
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        end_ids = table.ids(sorted(SENTENCE_ENDS))
-        pieces: list[np.ndarray] = []
-        owner: list[int] = []
-        for k, i in enumerate(long_ids):
-            ids = tids[starts[i] : starts[i] + lengths[i]]
-            for a, b in segments_at(np.isin(ids, end_ids).tolist()):
-                pieces.append(ids[a:b])
-                owner.append(k)
-        X = fz.transform_ids(np.concatenate(pieces), np.array([p.size for p in pieces]), table)
-        best = np.full((len(long_ids), len(self.heads)), -np.inf)
-        np.maximum.at(best, owner, self._probs(X))
-        out[long_ids] = best
+        # long messages: each head's maximum over their segments; the rest in one flat pass
+        in_long = np.repeat(long, lengths)
+        out = self._probs(fz.transform_ids(tids[~in_long], np.where(long, 0, lengths), table))
+        long_tids = tids[in_long]
+        starts, stops, owner = segment_bounds(np.isin(long_tids, table.ids(sorted(SENTENCE_ENDS))), lengths[long])
+        size = stops - starts
+        pos = np.repeat(starts - np.cumsum(size) + size, size) + np.arange(int(size.sum()))
+        probs = self._probs(fz.transform_ids(long_tids[pos], size, table))
+        out[long] = np.maximum.reduceat(probs, np.searchsorted(owner, np.arange(int(long.sum()))), axis=0)
         return out
 
     def _probs(self, X) -> np.ndarray:
