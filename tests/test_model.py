@@ -449,3 +449,35 @@ def test_segments_of_many_messages_at_once_are_each_messages_segments(p_end) -> 
     expected = [_segments_one_by_one(ends[f : f + n].tolist()) for f, n in zip(first, lengths)]
     assert got == expected
     assert segments_at(ends[first[3] : first[3] + lengths[3]].tolist()) == expected[3]
+
+
+def _weight_entry_by_entry(fz, counts):
+    """TF-IDF weighting the plain way: each step a pass over the entries (the formula `weight` has)."""
+    X = counts.copy()
+    data = X.data
+    np.log(data, out=data)
+    data += 1.0
+    data *= fz.idf_[X.indices]
+    n = X.shape[0]
+    rows = np.repeat(np.arange(n), np.diff(X.indptr))
+    key = rows * 6 + fz.family_[X.indices]
+    sqf = np.bincount(key, weights=data * data, minlength=n * 6)
+    scale = np.asarray(fz.family_weights, dtype=np.float64) / np.sqrt(np.maximum(sqf, 1e-12)).reshape(n, 6)
+    data *= scale.ravel()[key].astype(np.float32)
+    sq = np.bincount(rows, weights=data * data, minlength=n)
+    data *= np.where(sq > 0, 1.0 / np.sqrt(np.maximum(sq, 1e-30)), 1.0).astype(np.float32)[rows]
+    return X
+
+
+def test_weighting_in_two_passes_scores_as_the_plain_formula(model, shared_datasets) -> None:
+    """`weight` folds the row norm into one factor per row and family; on 10,000 tweets (and long
+    messages' windows) the scores are those of the step-by-step formula within 1e-6."""
+    texts = (shared_datasets / "tweeteval" / "offensive" / "train_text.txt").read_text(encoding="utf-8").splitlines()
+    texts = texts[:10_000] + [" ".join(texts[:300]), ""]
+    fz = model.featurizer
+    counts = fz._counts_ids(*fz.ids_of_texts(texts))
+    assert counts.data.max() > 1  # repeated features (sublinear tf) are among them
+    fast = model._probs(fz.weight(counts))
+    plain = model._probs(_weight_entry_by_entry(fz, counts))
+    assert np.abs(fast - plain).max() <= 1e-6
+    assert np.abs(fz.weight(counts).data - _weight_entry_by_entry(fz, counts).data).max() <= 1e-6

@@ -468,25 +468,34 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
 
     def weight(self, counts: sp.csr_matrix, copy: bool = True) -> sp.csr_matrix:
         """Counts -> sublinear TF-IDF, each feature family L2-normalised and weighted, rows L2-normalised
-        (in place when `copy` is false)."""
+        (in place when `copy` is false).
+
+        Two passes over the entries: one for the family norms, one applying one factor per row and
+        family (family weight / family norm / row norm; the row norm follows from the family norms).
+        """
         X = counts.copy() if copy else counts
-        data = X.data
-        if self.sublinear_tf:
-            np.log(data, out=data)
-            data += 1.0
-        data *= self.idf_[X.indices]
+        counts_data, idx = X.data, X.indices
+        v = self.idf_[idx]
+        if self.sublinear_tf:  # 1 + log(count): most counts are 1, so only the others are computed
+            more = np.flatnonzero(counts_data != 1.0)
+            v[more] *= np.log(counts_data[more]) + np.float32(1.0)
+        else:
+            v *= counts_data
         n = X.shape[0]
-        rows = np.repeat(np.arange(n), np.diff(X.indptr))
+        per_row = np.diff(X.indptr)
         if self.family_norm:
             nf = 6
-            fam = self.family_[X.indices]
-            key = rows * nf + fam
-            sqf = np.bincount(key, weights=data * data, minlength=n * nf)
-            scale = np.asarray(self.family_weights, dtype=np.float64) / np.sqrt(np.maximum(sqf, 1e-12)).reshape(n, nf)
-            data *= scale.ravel()[key].astype(np.float32)
-        sq = np.bincount(rows, weights=data * data, minlength=n)
-        inv = np.where(sq > 0, 1.0 / np.sqrt(np.maximum(sq, 1e-30)), 1.0).astype(np.float32)
-        data *= inv[rows]
+            key = np.repeat(np.arange(0, n * nf, nf), per_row) + self.family_[idx]
+            sqf = np.bincount(key, weights=v * v, minlength=n * nf).reshape(n, nf)
+            scale = np.asarray(self.family_weights, dtype=np.float64) / np.sqrt(np.maximum(sqf, 1e-12))
+            sq = (scale * scale * sqf).sum(axis=1)
+            inv = np.where(sq > 0, 1.0 / np.sqrt(np.maximum(sq, 1e-30)), 1.0)
+            v *= (scale * inv[:, None]).astype(np.float32).ravel()[key]
+        else:
+            rows = np.repeat(np.arange(n), per_row)
+            sq = np.bincount(rows, weights=v * v, minlength=n)
+            v *= np.where(sq > 0, 1.0 / np.sqrt(np.maximum(sq, 1e-30)), 1.0).astype(np.float32)[rows]
+        X.data = v
         return X
 
     _CACHES = ("_pieces", "_spread_matrix", "_pair_hash")
