@@ -6,8 +6,9 @@ import threading
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
-from harassflag.lookup import IntHash, UnseenTokens, expand
+from harassflag.lookup import IntHash, UnseenTokens, expand, sparse_product
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 5_000])
@@ -65,3 +66,16 @@ def test_unseen_tokens_added_from_many_threads_get_one_id_each() -> None:
     _, static = expand(table.static.ptr, table.static.values, np.array(ids))
     assert static[1::2].tolist() == [ord("w")] * 3_000
     assert static[0::2].tolist() == [len(w) for w in words]
+
+
+@pytest.mark.parametrize("density", [0.0, 0.001, 0.05])
+def test_sparse_product_in_one_pass_equals_scipys(density) -> None:
+    rng = np.random.default_rng(3)
+    a = sp.random(300, 500, density=density, format="csr", dtype=np.float32, random_state=rng)
+    a.data[:] = rng.integers(1, 4, a.nnz)
+    a = sp.csr_matrix(a.multiply(np.arange(300)[:, None] % 7 != 5))  # some empty rows
+    b = sp.random(500, 800, density=0.02, format="csr", dtype=np.float32, random_state=rng)
+    got, expected = sparse_product(a, b), a @ b
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    assert abs(got - expected).max() == 0 and got.nnz == expected.nnz
+    assert sparse_product(a, b, np.diff(b.indptr)).nnz == expected.nnz

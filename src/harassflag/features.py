@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .lexicon import LEXICON_CLASSES, TOKEN_CLASSES
-from .lookup import IntHash, UnseenTokens, expand
+from .lookup import IntHash, UnseenTokens, expand, sparse_product
 from .pieces import PieceTable
 from .text import URL_TOKEN, USER_TOKEN, TokenizedText
 
@@ -328,7 +328,9 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
             S = self.type_static_
             top = sp.csr_matrix((S.data, S.indices, S.indptr), shape=(S.shape[0], self.n_features_))
             eye = sp.identity(self.n_features_, dtype=np.float32, format="csr")
-            spread = self._spread_matrix = sp.vstack([top, eye], format="csr", dtype=np.float32)
+            spread = sp.vstack([top, eye], format="csr", dtype=np.float32)
+            self._spread_row_nnz = np.diff(spread.indptr)
+            self._spread_matrix = spread
         return spread
 
     def _pairs(self) -> IntHash:
@@ -380,7 +382,8 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         T = sp.coo_matrix((np.ones(r.size, np.float32), (r, np.concatenate(cols))),
                           shape=(n_docs, n_t + self.n_features_))
         T.has_canonical_format = True  # skip sorting and merging: the product adds duplicates up
-        return T.tocsr() @ self._spread()
+        spread = self._spread()
+        return sparse_product(T.tocsr(), spread, self._spread_row_nnz)
 
     def _sequence_features(
         self, tids: np.ndarray, known: np.ndarray, lengths: np.ndarray, table: UnseenTokens
@@ -498,7 +501,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         X.data = v
         return X
 
-    _CACHES = ("_pieces", "_spread_matrix", "_pair_hash")
+    _CACHES = ("_pieces", "_spread_matrix", "_spread_row_nnz", "_pair_hash")
 
     def _drop_caches(self) -> None:
         for name in self._CACHES:

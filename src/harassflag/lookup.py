@@ -11,6 +11,12 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import repeat
 
 import numpy as np
+import scipy.sparse as sp
+
+try:  # the C routine behind scipy's sparse product (its private module; plain `@` if it moves)
+    from scipy.sparse._sparsetools import csr_matmat as _csr_matmat
+except ImportError:  # pragma: no cover
+    _csr_matmat = None
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 """Fibonacci hashing multiplier: spreads consecutive integer keys over the table."""
@@ -141,3 +147,21 @@ class UnseenTokens:
             self.lexicon.append(lexicon)
             j = self.index[token] = self.static.n - 1
         return j
+
+
+def sparse_product(a: sp.csr_matrix, b: sp.csr_matrix, b_row_nnz: np.ndarray | None = None) -> sp.csr_matrix:
+    """`a @ b` of CSR matrices in one pass: the output is allocated for the most entries it can have
+    (each entry of `a` times its row of `b`; `b_row_nnz` is np.diff(b.indptr), if the caller keeps
+    it) instead of being counted first in a pass of its own."""
+    bound = int((np.diff(b.indptr) if b_row_nnz is None else b_row_nnz)[a.indices].sum())
+    if _csr_matmat is None or bound >= 2**31 or b.nnz >= 2**31:
+        return a @ b
+    indptr = np.empty(a.shape[0] + 1, dtype=np.int32)
+    indices = np.empty(bound, dtype=np.int32)
+    data = np.empty(bound, dtype=np.result_type(a.dtype, b.dtype))
+    _csr_matmat(a.shape[0], b.shape[1], a.indptr.astype(np.int32, copy=False),
+                a.indices.astype(np.int32, copy=False), a.data, b.indptr.astype(np.int32, copy=False),
+                b.indices.astype(np.int32, copy=False), b.data.astype(data.dtype, copy=False),
+                indptr, indices, data)
+    nnz = int(indptr[-1])
+    return sp.csr_matrix((data[:nnz], indices[:nnz], indptr), shape=(a.shape[0], b.shape[1]))
