@@ -69,18 +69,15 @@ def _char_ngrams(token: str, lo: int, hi: int) -> list[str]:
     return grams
 
 
-def _window_hits(flags: np.ndarray, doc_starts: np.ndarray, doc_ends: np.ndarray, before: int,
-                 after: int = 0) -> np.ndarray:
-    """For each token: is a flagged token among the `before` tokens before it or `after` after it."""
-    if flags.size == 0:
-        return flags.astype(bool)
-    csum = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
-    idx = np.arange(flags.size)
-    lo = np.maximum(idx - before, doc_starts)
-    hit = (csum[idx] - csum[lo]) > 0
-    if after:
-        hi = np.minimum(idx + 1 + after, doc_ends)
-        hit |= (csum[hi] - csum[idx + 1]) > 0
+def _near(flags: np.ndarray, lo: np.ndarray, hi: np.ndarray | None) -> np.ndarray:
+    """For each token i: is a flagged token at a position in [lo[i], i) or, given `hi`, in (i, hi[i])."""
+    if not flags.any():
+        return np.zeros(flags.size, dtype=bool)
+    csum = np.zeros(flags.size + 1, dtype=np.int32)
+    np.cumsum(flags, dtype=np.int32, out=csum[1:])
+    hit = csum[:-1] > csum[lo]
+    if hi is not None:
+        hit |= csum[hi] > csum[1:]
     return hit
 
 
@@ -88,15 +85,19 @@ def context_hits(markers: list[np.ndarray], doc_starts: np.ndarray, doc_ends: np
                  window: int) -> list[np.ndarray]:
     """Per token, one boolean array per entry of CONTEXTS, from per-token marker flags (MARKERS)."""
     you, me, neg, them, quote = markers
-    near_you = _window_hits(you, doc_starts, doc_ends, window, AFTER)
-    negated = _window_hits(neg, doc_starts, doc_ends, window)
+    n = you.size
+    lo = np.maximum(np.arange(-window, n - window), doc_starts)  # `window` tokens back, in the message
+    hi = np.minimum(np.arange(1 + AFTER, n + 1 + AFTER), doc_ends)  # AFTER tokens on
+    near_you = _near(you, lo, hi)
+    negated = _near(neg, lo, None)
     # inside quotes: an odd number of quotation marks before the token in its message
-    csum = np.concatenate([[0], np.cumsum(quote, dtype=np.int64)])
-    idx = np.arange(quote.size)
-    quoted = ((csum[idx] - csum[doc_starts]) % 2 == 1) & ~quote
-    return [near_you & ~negated & ~quoted, near_you & negated,
-            _window_hits(me, doc_starts, doc_ends, window, AFTER), negated,
-            _window_hits(them, doc_starts, doc_ends, window), quoted]
+    if quote.any():
+        csum = np.concatenate([[0], np.cumsum(quote, dtype=np.int64)])
+        quoted = ((csum[:-1] - csum[doc_starts]) % 2 == 1) & ~quote
+    else:
+        quoted = np.zeros(n, dtype=bool)
+    return [near_you & ~negated & ~quoted, near_you & negated, _near(me, lo, hi), negated,
+            _near(them, lo, None), quoted]
 
 
 def _doc_bounds(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -354,6 +355,17 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         table = self._unseen()
         return self._counts_ids(table.ids(flat), np.asarray(lengths, dtype=np.int64), table)
 
+    def _type_bits(self) -> np.ndarray:
+        """Per token type (and one more entry, 0, for every unseen token): bit k set for MARKERS[k],
+        bit len(MARKERS) + k for SPECIAL_TOKENS[k]."""
+        bits = self.__dict__.get("_type_bit_table")
+        if bits is None:
+            weights = 1 << np.arange(len(MARKERS) + len(SPECIAL_TOKENS))
+            flags = np.hstack([self.type_marker_, self.type_special_]).astype(np.int64)
+            bits = np.append(flags @ weights, 0).astype(np.uint16)
+            self._type_bit_table = bits
+        return bits
+
     def _counts_ids(self, tids: np.ndarray, lengths: np.ndarray, table: UnseenTokens) -> sp.csr_matrix:
         """Raw term counts of documents given as token ids (`ids_of_texts`) and tokens per document."""
         n_docs = len(lengths)
@@ -367,17 +379,17 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
             owner, fid = expand(table.static.ptr, table.static.values, tids[unseen] - n_t)
             rows.append(doc_of[unseen[owner]])
             cols.append(fid + n_t)
-        seq_pos, seq_fid, flags = self._sequence_features(tids, known, lengths, table)
+        seq_pos, seq_fid, bits = self._sequence_features(tids, known, doc_of, lengths, table)
         rows.append(doc_of[seq_pos])
         cols.append(seq_fid + n_t)
-        if n_docs:  # message-level flags
-            safe = np.where(known, tids, 0)
-            special = self.type_special_[safe] & known[:, None]
-            per_doc = [flags[0], special[:, 0], flags[1], special[:, 1], special[:, 2], special[:, 3]]
-            for g, tok_flag in enumerate(per_doc):
-                d = np.unique(doc_of[tok_flag])
-                rows.append(d)
-                cols.append(np.full(d.size, n_t + self.global_offset_ + g, dtype=np.int64))
+        if n_docs:  # message-level flags, per message in GLOBALS order
+            n_m, n_g = len(MARKERS), len(GLOBALS)
+            has = np.zeros((n_docs, n_g), dtype=bool)
+            for g, bit in enumerate((0, n_m, 1, n_m + 1, n_m + 2, n_m + 3)):
+                has[doc_of[(bits & (1 << bit)) != 0], g] = True
+            key = np.flatnonzero(has)
+            rows.append(key // n_g)
+            cols.append(key % n_g + (n_t + self.global_offset_))
         r = np.concatenate(rows)
         T = sp.coo_matrix((np.ones(r.size, np.float32), (r, np.concatenate(cols))),
                           shape=(n_docs, n_t + self.n_features_))
@@ -386,25 +398,26 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         return sparse_product(T.tocsr(), spread, self._spread_row_nnz)
 
     def _sequence_features(
-        self, tids: np.ndarray, known: np.ndarray, lengths: np.ndarray, table: UnseenTokens
-    ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        self, tids: np.ndarray, known: np.ndarray, doc_of: np.ndarray, lengths: np.ndarray, table: UnseenTokens
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(token position, feature id) of the word-pair, target-context and lexicon features,
-        plus the per-token marker flags (MARKERS order) the global flags are made from."""
+        plus each token's marker and special-token bits (`_type_bits`) the global flags are made from."""
         poss: list[np.ndarray] = []
         fids: list[np.ndarray] = []
-        doc_of = np.repeat(np.arange(len(lengths)), lengths)
+        n_t = self.n_types_
         # word pairs, owned by their second token
         if len(tids) > 1 and self.pair_keys_.size:
             ok = np.flatnonzero((doc_of[:-1] == doc_of[1:]) & known[:-1] & known[1:])
-            fid = self._pairs().get(tids[ok] * self.n_types_ + tids[ok + 1])
+            fid = self._pairs().get(tids[ok] * n_t + tids[ok + 1])
             hit = fid >= 0
             poss.append(ok[hit] + 1)
             fids.append(fid[hit].astype(np.int64))
         # target contexts
         doc_starts_tok, doc_ends_tok = _doc_bounds(lengths)
-        safe = np.where(known, tids, 0)
-        flags = [self.type_marker_[safe, k] & known for k in range(len(MARKERS))]
+        bits = self._type_bits()[np.minimum(tids, n_t)]
+        flags = [(bits & (1 << k)) != 0 for k in range(len(MARKERS))]
         all_hits = context_hits(flags, doc_starts_tok, doc_ends_tok, self.context_window)
+        safe = np.where(known, tids, 0)
         for k, hits_any in enumerate(all_hits):
             hit_pos = np.flatnonzero(hits_any & known)
             fid = self.ctx_table_[safe[hit_pos], k]
@@ -418,7 +431,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         lp = kpos[owner]
         upos = np.flatnonzero(~known)
         if upos.size:
-            owner, ulc = expand(table.lexicon.ptr, table.lexicon.values, tids[upos] - self.n_types_)
+            owner, ulc = expand(table.lexicon.ptr, table.lexicon.values, tids[upos] - n_t)
             lp = np.concatenate([lp, upos[owner]])
             lc = np.concatenate([lc, ulc])
         if lp.size:
@@ -430,7 +443,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
                 poss.append(lp[m])
                 fids.append(self.lexicon_offset_ + n_cls * (1 + k) + lc[m])
         empty = np.zeros(0, np.int64)
-        return (np.concatenate(poss) if poss else empty, np.concatenate(fids) if fids else empty, flags)
+        return (np.concatenate(poss) if poss else empty, np.concatenate(fids) if fids else empty, bits)
 
     def token_feature_pairs(self, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: N803
         """Every (token, feature) a batch produces except the message-level flags, for explanations.
@@ -451,7 +464,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         owner, fid = expand(table.static.ptr, table.static.values, tids[upos] - self.n_types_)
         poss.append(upos[owner])
         fids.append(fid)
-        pos, fid, _ = self._sequence_features(tids, known, lengths, table)
+        pos, fid, _ = self._sequence_features(tids, known, doc_of, lengths, table)
         poss.append(pos)
         fids.append(fid)
         return np.concatenate(poss), np.concatenate(fids), doc_of
@@ -501,7 +514,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         X.data = v
         return X
 
-    _CACHES = ("_pieces", "_spread_matrix", "_spread_row_nnz", "_pair_hash")
+    _CACHES = ("_pieces", "_spread_matrix", "_spread_row_nnz", "_pair_hash", "_type_bit_table")
 
     def _drop_caches(self) -> None:
         for name in self._CACHES:

@@ -211,15 +211,17 @@ class Model:
         long = lengths > WINDOW_TOKENS
         if not long.any():
             return self._probs(fz.transform_ids(tids, lengths, table))
-        # long messages: each head's maximum over their segments; the rest in one flat pass
+        # long messages: each head's maximum over their segments, scored in one pass with the rest
+        # (rows: the short messages, then every segment of the long ones)
         in_long = np.repeat(long, lengths)
-        out = self._probs(fz.transform_ids(tids[~in_long], np.where(long, 0, lengths), table))
         long_tids = tids[in_long]
         starts, stops, owner = segment_bounds(np.isin(long_tids, table.ids(sorted(SENTENCE_ENDS))), lengths[long])
         size = stops - starts
         pos = np.repeat(starts - np.cumsum(size) + size, size) + np.arange(int(size.sum()))
-        probs = self._probs(fz.transform_ids(long_tids[pos], size, table))
-        out[long] = np.maximum.reduceat(probs, np.searchsorted(owner, np.arange(int(long.sum()))), axis=0)
+        probs = self._probs(fz.transform_ids(np.concatenate([tids[~in_long], long_tids[pos]]),
+                                             np.concatenate([np.where(long, 0, lengths), size]), table))
+        out = probs[: len(texts)]
+        out[long] = np.maximum.reduceat(probs[len(texts) :], np.searchsorted(owner, np.arange(int(long.sum()))), axis=0)
         return out
 
     def _probs(self, X) -> np.ndarray:
