@@ -79,3 +79,16 @@ def test_sparse_product_in_one_pass_equals_scipys(density) -> None:
     assert got.shape == expected.shape and got.dtype == expected.dtype
     assert abs(got - expected).max() == 0 and got.nnz == expected.nnz
     assert sparse_product(a, b, np.diff(b.indptr)).nnz == expected.nnz
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 5_000])
+def test_int_hash_with_small_keys_answers_like_a_dict(n) -> None:
+    """Keys below 2**31 are packed with their values; lookups answer as for any other keys."""
+    rng = np.random.default_rng(n + 1)
+    keys = rng.choice(2**31 - 1, size=n, replace=False)
+    values = rng.integers(0, 2**31 - 1, size=n)
+    table = IntHash(keys, values)
+    queries = np.concatenate([keys, rng.integers(0, 2**31 - 1, 3_000), keys[: n // 2] + 1, np.arange(200)])
+    expected = {int(k): int(v) for k, v in zip(keys, values)}
+    assert table.get(queries).tolist() == [expected.get(int(q), -1) for q in queries.tolist()]
+    assert table.get(queries, default=-7).tolist() == [expected.get(int(q), -7) for q in queries.tolist()]

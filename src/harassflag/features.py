@@ -355,13 +355,16 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         table = self._unseen()
         return self._counts_ids(table.ids(flat), np.asarray(lengths, dtype=np.int64), table)
 
+    _LEXICON_BIT = len(MARKERS) + len(SPECIAL_TOKENS)
+
     def _type_bits(self) -> np.ndarray:
         """Per token type (and one more entry, 0, for every unseen token): bit k set for MARKERS[k],
-        bit len(MARKERS) + k for SPECIAL_TOKENS[k]."""
+        bit len(MARKERS) + k for SPECIAL_TOKENS[k], bit _LEXICON_BIT if it has lexicon classes."""
         bits = self.__dict__.get("_type_bit_table")
         if bits is None:
-            weights = 1 << np.arange(len(MARKERS) + len(SPECIAL_TOKENS))
-            flags = np.hstack([self.type_marker_, self.type_special_]).astype(np.int64)
+            weights = 1 << np.arange(self._LEXICON_BIT + 1)
+            has_lexicon = (np.diff(self.type_lex_ptr_) > 0)[:, None]
+            flags = np.hstack([self.type_marker_, self.type_special_, has_lexicon]).astype(np.int64)
             bits = np.append(flags @ weights, 0).astype(np.uint16)
             self._type_bit_table = bits
         return bits
@@ -426,7 +429,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
             fids.append(fid[good].astype(np.int64))
         # lexicon classes, alone and in each target context: known types' from a table made at
         # fit time, unseen tokens' from the unseen-token table
-        kpos = np.flatnonzero(known)
+        kpos = np.flatnonzero((bits & (1 << self._LEXICON_BIT)) != 0)  # known tokens with classes
         owner, lc = expand(self.type_lex_ptr_, self.type_lex_cls_, tids[kpos])
         lp = kpos[owner]
         upos = np.flatnonzero(~known)
