@@ -13,7 +13,8 @@ import pytest
 from conftest import synthetic_set
 from harassflag import HEADS, Score, Span, load_model
 from harassflag.artifact import save_model
-from harassflag.model import SEGMENT_STRIDE, SEGMENT_TOKENS, WINDOW_TOKENS, segment_bounds, segments_at, windows
+from harassflag.model import (_SEGMENT_HASH, SEGMENT_STRIDE, SEGMENT_TOKENS, WINDOW_TOKENS, distinct_segments,
+                             segment_bounds, segments_at, windows)
 from harassflag.text import token_strings
 from harassflag.train import TrainOptions, fit_model
 
@@ -481,3 +482,19 @@ def test_weighting_in_two_passes_scores_as_the_plain_formula(model, shared_datas
     plain = model._probs(_weight_entry_by_entry(fz, counts))
     assert np.abs(fast - plain).max() <= 1e-6
     assert np.abs(fz.weight(counts).data - _weight_entry_by_entry(fz, counts).data).max() <= 1e-6
+
+
+@pytest.mark.parametrize("collide", [False, True])
+def test_repeated_segments_are_scored_once_and_only_equal_ones_share(collide) -> None:
+    rng = np.random.default_rng(5)
+    tids = rng.integers(0, 4, 3_000)  # few token ids: many segments repeat
+    sizes = rng.integers(1, SEGMENT_TOKENS + 1, 400)
+    starts = rng.integers(0, tids.size - SEGMENT_TOKENS, 400)
+    sizes[:50], starts[:50] = 3, starts[0]  # certainly equal
+    multipliers = np.zeros(SEGMENT_TOKENS, np.uint64) if collide else _SEGMENT_HASH  # every hash the same
+    keep, kind = distinct_segments(tids, starts, sizes, multipliers)
+    rows = [tuple(tids[a : a + n]) for a, n in zip(starts.tolist(), sizes.tolist())]
+    assert all(rows[keep[k]] == row for k, row in zip(kind.tolist(), rows))
+    assert len({rows[k] for k in keep.tolist()}) == keep.size or collide
+    assert keep.size == len(set(rows)) or collide
+    assert keep.size < len(rows) and set(kind[:50].tolist()) == {kind[0]}

@@ -113,6 +113,31 @@ def segment_bounds(ends: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, n
     return starts, stops, sent_msg[sent]
 
 
+_SEGMENT_HASH = np.random.default_rng(8).integers(1, 2**63, SEGMENT_TOKENS, dtype=np.uint64) | np.uint64(1)
+
+
+def distinct_segments(tids: np.ndarray, starts: np.ndarray, sizes: np.ndarray,
+                      multipliers: np.ndarray = _SEGMENT_HASH) -> tuple[np.ndarray, np.ndarray]:
+    """Segments (of at most SEGMENT_TOKENS tokens) with the same token ids score the same: the
+    segments to score (the first of each kind) and, for every segment, the index among those of
+    the one it equals. Found by hashing (one multiplier per position), then checked token by token
+    (segments whose hashes collide are scored each on their own)."""
+    if not sizes.size:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    width = int(sizes.max())
+    offset = np.arange(width)
+    inside = offset < sizes[:, None]
+    grid = np.where(inside, tids[np.minimum(starts[:, None] + offset, tids.size - 1)], -1)
+    with np.errstate(over="ignore"):
+        h = (grid.astype(np.uint64) * multipliers[:width]).sum(axis=1, dtype=np.uint64) + sizes.astype(np.uint64)
+    _, first, kind = np.unique(h, return_index=True, return_inverse=True)
+    rep = first[kind.ravel()]
+    differs = np.flatnonzero((grid != grid[rep]).any(axis=1) | (sizes != sizes[rep]))
+    rep[differs] = differs
+    keep = np.unique(rep)
+    return keep, np.searchsorted(keep, rep)
+
+
 def windows(tokens: list[str]) -> list[list[str]]:
     """The token lists of a message's segments."""
     return [tokens[a:b] for a, b in segments(tokens)]
@@ -216,12 +241,14 @@ class Model:
         in_long = np.repeat(long, lengths)
         long_tids = tids[in_long]
         starts, stops, owner = segment_bounds(np.isin(long_tids, table.ids(sorted(SENTENCE_ENDS))), lengths[long])
-        size = stops - starts
-        pos = np.repeat(starts - np.cumsum(size) + size, size) + np.arange(int(size.sum()))
+        keep, kind = distinct_segments(long_tids, starts, stops - starts)  # repeated text: scored once
+        size = (stops - starts)[keep]
+        pos = np.repeat(starts[keep] - np.cumsum(size) + size, size) + np.arange(int(size.sum()))
         probs = self._probs(fz.transform_ids(np.concatenate([tids[~in_long], long_tids[pos]]),
                                              np.concatenate([np.where(long, 0, lengths), size]), table))
         out = probs[: len(texts)]
-        out[long] = np.maximum.reduceat(probs[len(texts) :], np.searchsorted(owner, np.arange(int(long.sum()))), axis=0)
+        seg_probs = probs[len(texts) :][kind]
+        out[long] = np.maximum.reduceat(seg_probs, np.searchsorted(owner, np.arange(int(long.sum()))), axis=0)
         return out
 
     def _probs(self, X) -> np.ndarray:
