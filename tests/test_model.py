@@ -498,3 +498,34 @@ def test_repeated_segments_are_scored_once_and_only_equal_ones_share(collide) ->
     assert len({rows[k] for k in keep.tolist()}) == keep.size or collide
     assert keep.size == len(set(rows)) or collide
     assert keep.size < len(rows) and set(kind[:50].tolist()) == {kind[0]}
+
+
+def test_token_ids_by_piece_from_many_threads_and_across_a_full_table(model, shared_datasets, monkeypatch) -> None:
+    """Pieces added from several threads at once, and a full piece table replaced by a fresh one,
+    still give every message its `token_strings` ids."""
+    import threading
+
+    from harassflag.pieces import PieceTable
+
+    texts = (shared_datasets / "tweeteval" / "hate" / "train_text.txt").read_text(encoding="utf-8").splitlines()[:4_000]
+    fz = model.featurizer
+    errors: list[str] = []
+
+    def work(seed: int) -> None:
+        order = np.random.default_rng(seed).permutation(len(texts))
+        for i in range(0, len(order), 250):
+            batch = [texts[j] for j in order[i : i + 250]] + PIECE_EDGES
+            tids, lengths, table = fz.ids_of_texts(batch)
+            expected = [table.ids(token_strings(t)) for t in batch]
+            if tids.tolist() != np.concatenate(expected).tolist() or lengths.tolist() != [len(e) for e in expected]:
+                errors.append(f"thread {seed}, batch {i}")
+
+    monkeypatch.setattr(PieceTable, "limit", 3_000)  # fills up (and is replaced) several times
+    first = fz._piece_table()
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert fz._piece_table() is not first
