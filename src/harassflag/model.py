@@ -113,29 +113,42 @@ def segment_bounds(ends: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, n
     return starts, stops, sent_msg[sent]
 
 
-_SEGMENT_HASH = np.random.default_rng(8).integers(1, 2**63, SEGMENT_TOKENS, dtype=np.uint64) | np.uint64(1)
+SEGMENT_HASH_BASE = 0x9E3779B97F4A7C15
+"""Odd, so it has an inverse modulo 2**64 (`distinct_segments` hashes with its powers)."""
 
 
 def distinct_segments(tids: np.ndarray, starts: np.ndarray, sizes: np.ndarray,
-                      multipliers: np.ndarray = _SEGMENT_HASH) -> tuple[np.ndarray, np.ndarray]:
-    """Segments (of at most SEGMENT_TOKENS tokens) with the same token ids score the same: the
-    segments to score (the first of each kind) and, for every segment, the index among those of
-    the one it equals. Found by hashing (one multiplier per position), then checked token by token
-    (segments whose hashes collide are scored each on their own)."""
+                      base: int = SEGMENT_HASH_BASE) -> tuple[np.ndarray, np.ndarray]:
+    """Segments with the same token ids score the same: the segments to score (the first of each
+    kind) and, for every segment, the index among those of the one it equals. Found by a polynomial
+    hash of each segment (from prefix sums, modulo 2**64), then checked token by token (segments
+    whose hashes collide are scored each on their own)."""
     if not sizes.size:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    width = int(sizes.max())
-    offset = np.arange(width)
-    inside = offset < sizes[:, None]
-    grid = np.where(inside, tids[np.minimum(starts[:, None] + offset, tids.size - 1)], -1)
-    with np.errstate(over="ignore"):
-        h = (grid.astype(np.uint64) * multipliers[:width]).sum(axis=1, dtype=np.uint64) + sizes.astype(np.uint64)
+    stops = starts + sizes
+    b, b_inv = np.uint64(base), np.uint64(pow(base, -1, 2**64))
+    powers = np.ones(tids.size + 1, np.uint64)
+    inverse = np.ones(tids.size + 1, np.uint64)
+    np.cumprod(np.full(tids.size, b), out=powers[1:])
+    np.cumprod(np.full(tids.size, b_inv), out=inverse[1:])
+    # prefix[k] = sum over j < k of (t_j + 1) * base^-j; a segment [a, c) hashes to
+    # base^(c-1) * (prefix[c] - prefix[a]) = sum of (t_j + 1) * base^(c-1-j)
+    prefix = np.zeros(tids.size + 1, np.uint64)
+    np.cumsum((tids + 1).astype(np.uint64) * inverse[:-1], out=prefix[1:])
+    h = powers[stops - 1] * (prefix[stops] - prefix[starts])
     _, first, kind = np.unique(h, return_index=True, return_inverse=True)
     rep = first[kind.ravel()]
-    differs = np.flatnonzero((grid != grid[rep]).any(axis=1) | (sizes != sizes[rep]))
-    rep[differs] = differs
-    keep = np.unique(rep)
-    return keep, np.searchsorted(keep, rep)
+    dup = np.flatnonzero(rep != np.arange(rep.size))
+    if dup.size:  # check them token by token
+        width = int(sizes[dup].max())
+        offset = np.arange(width)
+        inside = offset < sizes[dup, None]
+        mine = tids[np.minimum(starts[dup, None] + offset, tids.size - 1)]
+        theirs = tids[np.minimum(starts[rep[dup], None] + offset, tids.size - 1)]
+        differs = dup[((mine != theirs) & inside).any(axis=1) | (sizes[dup] != sizes[rep[dup]])]
+        rep[differs] = differs
+    scored = rep == np.arange(rep.size)  # each kind's first segment (or one whose hash collided)
+    return np.flatnonzero(scored), (np.cumsum(scored) - 1)[rep]
 
 
 def windows(tokens: list[str]) -> list[list[str]]:
