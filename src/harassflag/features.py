@@ -3,7 +3,8 @@
 `TokenFeaturizer` is a scikit-learn transformer (second step of the saved pipeline). It works per
 token *type*, not per character: every distinct token's unigram and character n-grams are computed
 once (a sparse type x feature matrix). A batch becomes integer token ids (scoring caches the ids of
-each whitespace chunk, so the per-token work is one dictionary lookup per chunk); word pairs (an
+each space-separated piece of raw text, `pieces.PieceTable`, so the work is one dictionary lookup
+per piece, cleaning included); word pairs (an
 integer hash), target contexts and lexicon classes are found with numpy on those ids; and one
 sparse product (message x [types | features]) @ ([type features] / identity) adds every family's
 counts up. There is no Python loop per character or per token; training runs the same code.
