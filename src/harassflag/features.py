@@ -494,7 +494,8 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         family (family weight / family norm / row norm; the row norm follows from the family norms).
         """
         X = counts.copy() if copy else counts
-        counts_data, idx = X.data, X.indices
+        counts_data = X.data
+        idx = X.indices.astype(np.intp)  # (numpy gathers with int32 indices convert them each time)
         v = self.idf_[idx]
         if self.sublinear_tf:  # 1 + log(count): most counts are 1, so only the others are computed
             more = np.flatnonzero(counts_data != 1.0)
