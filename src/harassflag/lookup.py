@@ -165,7 +165,7 @@ def sparse_product(a: sp.csr_matrix, b: sp.csr_matrix, b_row_nnz: np.ndarray | N
     """`a @ b` of CSR matrices in one pass: the output is allocated for the most entries it can have
     (each entry of `a` times its row of `b`; `b_row_nnz` is np.diff(b.indptr), if the caller keeps
     it) instead of being counted first in a pass of its own."""
-    bound = int((np.diff(b.indptr) if b_row_nnz is None else b_row_nnz)[a.indices].sum())
+    bound = int(np.take(np.diff(b.indptr) if b_row_nnz is None else b_row_nnz, a.indices).sum())
     if _csr_matmat is None or bound >= 2**31 or b.nnz >= 2**31:
         return a @ b
     indptr = np.empty(a.shape[0] + 1, dtype=np.int32)
