@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from harassflag.lookup import IntHash, UnseenTokens, expand, sparse_product
+from harassflag.lookup import IntHash, UnseenTokens, concat_rows, expand, sparse_product
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 5_000])
@@ -92,3 +92,13 @@ def test_int_hash_with_small_keys_answers_like_a_dict(n) -> None:
     expected = {int(k): int(v) for k, v in zip(keys, values)}
     assert table.get(queries).tolist() == [expected.get(int(q), -1) for q in queries.tolist()]
     assert table.get(queries, default=-7).tolist() == [expected.get(int(q), -7) for q in queries.tolist()]
+
+
+def test_concat_rows_gives_the_rows_values_in_order() -> None:
+    rng = np.random.default_rng(2)
+    lengths = rng.integers(0, 4, 50)
+    ptr = np.concatenate([[0], np.cumsum(lengths)])
+    values = rng.integers(0, 100, int(ptr[-1]))
+    for rows in (np.array([], dtype=np.int64), np.array([3]), rng.integers(0, 50, 200)):
+        assert concat_rows(ptr, values, rows).tolist() == expand(ptr, values, rows)[1].tolist()
+        assert concat_rows(ptr, values, rows).tolist() == [v for r in rows for v in values[ptr[r] : ptr[r + 1]]]

@@ -114,6 +114,14 @@ def expand(ptr: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tuple[np.nd
     return owner, values[np.repeat(lo, n) + within]
 
 
+def concat_rows(ptr: np.ndarray, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The values of the given rows of a ragged array (ptr, values), one row after another."""
+    lo = ptr[rows]
+    n = ptr[rows + 1] - lo
+    starts = np.cumsum(n) - n
+    return values[np.repeat(lo - starts, n) + np.arange(int(starts[-1] + n[-1]) if n.size else 0)]
+
+
 class UnseenTokens:
     """Tokens outside the vocabulary met while transforming: each gets id `base + j`, with its
     static feature ids (the character n-grams the vocabulary has) and lexicon classes.

@@ -14,7 +14,7 @@ from itertools import chain
 
 import numpy as np
 
-from .lookup import UnseenTokens, _Ragged, expand
+from .lookup import UnseenTokens, _Ragged, concat_rows
 from .text import (RUN_LEFT, RUN_RIGHT, RUN_SINGLE, RUN_SPACES, SEP_CHUNK, chunk_tokens, clean_string,
                    piece_chunks, piece_run_flags)
 
@@ -105,7 +105,7 @@ class PieceTable:
         if flags.any():
             eids = self._join_runs(eids, flags)
         ids = self.ids
-        return expand(ids.ptr, ids.values, eids)[1]
+        return concat_rows(ids.ptr, ids.values, eids)
 
     def _join_runs(self, eids: np.ndarray, flags: np.ndarray) -> np.ndarray:
         """Entries with each stretch a space-separated run may cross replaced by one entry of the
