@@ -288,6 +288,8 @@ def test_long_and_short_messages_in_one_batch_score_as_they_do_alone(model) -> N
     " ".join([FILLER] * 30) + ". " + INSULT,
     (FILLER + "! ") * 12 + INSULT + " ... " + "zqxj unseenword " * 40 + "?",
     " ".join(["word"] * 200),
+    # enough segments (DEDUPE_SEGMENTS) for repeated ones to be scored once
+    " ".join([FILLER] * 600) + ". " + INSULT + ". " + " ".join([FILLER] * 100),
 ])
 def test_a_long_message_scores_as_the_maximum_over_the_windows_of_its_tokens(model, text) -> None:
     """Scoring cuts long messages into windows on token ids; they are the windows of its tokens."""

@@ -22,6 +22,9 @@ head takes the maximum, so one insult is not outvoted by a long harmless text.""
 SEGMENT_TOKENS = 24
 SEGMENT_STRIDE = 12
 SENTENCE_ENDS = frozenset({".", "!", "?", "…", "..."})
+DEDUPE_SEGMENTS = 512
+"""From this many segments in a batch on, identical ones are found and scored once (below it,
+finding them costs about what it saves)."""
 MAX_SCORED_CHARS = 1_000_000
 """Characters of one message that are read at most (bounded work for pathological input)."""
 
@@ -254,7 +257,10 @@ class Model:
         in_long = np.repeat(long, lengths)
         long_tids = tids[in_long]
         starts, stops, owner = segment_bounds(np.isin(long_tids, table.ids(sorted(SENTENCE_ENDS))), lengths[long])
-        keep, kind = distinct_segments(long_tids, starts, stops - starts)  # repeated text: scored once
+        if starts.size >= DEDUPE_SEGMENTS:  # repeated text: each kind of segment scored once
+            keep, kind = distinct_segments(long_tids, starts, stops - starts)
+        else:
+            keep = kind = np.arange(starts.size)
         size = (stops - starts)[keep]
         pos = np.repeat(starts[keep] - np.cumsum(size) + size, size) + np.arange(int(size.sum()))
         probs = self._probs(fz.transform_ids(np.concatenate([tids[~in_long], long_tids[pos]]),
