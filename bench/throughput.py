@@ -1,9 +1,11 @@
 """Throughput and latency of model.score beside alt-profanity-check's predict_prob, in one run.
 
-    python bench/throughput.py [--model models/default] [--n 100000] [--batch 1000]
+    python bench/throughput.py [--model models/default] [--n 100000] [--batch 1000] [--repeat N]
 
 Prints messages/s for batches, the ratio to the peer, single-message latency percentiles, the
 worst cases (10,000-character and 1 MB messages), load time and the RSS of a loaded model.
+With --repeat N the batch rates are measured N times, harassflag and the peer taking turns, and
+the fastest run of each is reported (a shared machine's load then weighs on both alike).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--single", type=int, default=2000, help="single-message calls for latency")
+    ap.add_argument("--repeat", type=int, default=1, help="batch runs of each, taking turns (fastest reported)")
     args = ap.parse_args()
 
     rss0 = rss_mb()
@@ -71,16 +74,20 @@ def main() -> None:
           f"(+{rss_model - rss0:.0f} MB over the interpreter)")
 
     model.score_matrix(texts[:2000])  # warm caches, as a long-running service would be
-    ours = rate(model.score_matrix, texts, args.batch)
-    ours_full = rate(model.score, texts[: args.n // 4], args.batch)
     try:
         from profanity_check import predict_prob
 
         predict_prob(texts[:2000])
-        peer = rate(predict_prob, texts, args.batch)
     except ImportError:
-        peer = float("nan")
-    print(f"batches of {args.batch} over {args.n} mirrored messages (1 core):")
+        predict_prob = None
+    ours = ours_full = peer = float("nan")
+    for _ in range(max(1, args.repeat)):
+        ours = np.fmax(ours, rate(model.score_matrix, texts, args.batch))
+        ours_full = np.fmax(ours_full, rate(model.score, texts[: args.n // 4], args.batch))
+        if predict_prob is not None:
+            peer = np.fmax(peer, rate(predict_prob, texts, args.batch))
+    of = f", fastest of {args.repeat} taking turns" if args.repeat > 1 else ""
+    print(f"batches of {args.batch} over {args.n} mirrored messages (1 core{of}):")
     print(f"  harassflag score_matrix  {ours:>10,.0f} msg/s")
     print(f"  harassflag score         {ours_full:>10,.0f} msg/s (Score objects)")
     print(f"  alt-profanity-check      {peer:>10,.0f} msg/s")
@@ -93,15 +100,13 @@ def main() -> None:
         lat.append((time.perf_counter() - t) * 1000)
     p50, p99 = np.percentile(lat, [50, 99])
     print(f"single message: p50 {p50:.3f} ms  p99 {p99:.3f} ms")
-    try:
+    if predict_prob is not None:
         lat_peer = []
         for text in texts[: args.single]:
             t = time.perf_counter()
             predict_prob([text])
             lat_peer.append((time.perf_counter() - t) * 1000)
         print(f"  peer single message: p50 {np.percentile(lat_peer, 50):.3f} ms")
-    except NameError:
-        pass
 
     rng = np.random.default_rng(0)
     words = " ".join(texts[:5000]).split()

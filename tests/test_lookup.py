@@ -6,8 +6,9 @@ import threading
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
-from harassflag.lookup import IntHash, UnseenTokens, expand
+from harassflag.lookup import IntHash, UnseenTokens, concat_rows, expand, sparse_product
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 5_000])
@@ -65,3 +66,39 @@ def test_unseen_tokens_added_from_many_threads_get_one_id_each() -> None:
     _, static = expand(table.static.ptr, table.static.values, np.array(ids))
     assert static[1::2].tolist() == [ord("w")] * 3_000
     assert static[0::2].tolist() == [len(w) for w in words]
+
+
+@pytest.mark.parametrize("density", [0.0, 0.001, 0.05])
+def test_sparse_product_in_one_pass_equals_scipys(density) -> None:
+    rng = np.random.default_rng(3)
+    a = sp.random(300, 500, density=density, format="csr", dtype=np.float32, random_state=rng)
+    a.data[:] = rng.integers(1, 4, a.nnz)
+    a = sp.csr_matrix(a.multiply(np.arange(300)[:, None] % 7 != 5))  # some empty rows
+    b = sp.random(500, 800, density=0.02, format="csr", dtype=np.float32, random_state=rng)
+    got, expected = sparse_product(a, b), a @ b
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    assert abs(got - expected).max() == 0 and got.nnz == expected.nnz
+    assert sparse_product(a, b, np.diff(b.indptr)).nnz == expected.nnz
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 5_000])
+def test_int_hash_with_small_keys_answers_like_a_dict(n) -> None:
+    """Keys below 2**31 are packed with their values; lookups answer as for any other keys."""
+    rng = np.random.default_rng(n + 1)
+    keys = rng.choice(2**31 - 1, size=n, replace=False)
+    values = rng.integers(0, 2**31 - 1, size=n)
+    table = IntHash(keys, values)
+    queries = np.concatenate([keys, rng.integers(0, 2**31 - 1, 3_000), keys[: n // 2] + 1, np.arange(200)])
+    expected = {int(k): int(v) for k, v in zip(keys, values)}
+    assert table.get(queries).tolist() == [expected.get(int(q), -1) for q in queries.tolist()]
+    assert table.get(queries, default=-7).tolist() == [expected.get(int(q), -7) for q in queries.tolist()]
+
+
+def test_concat_rows_gives_the_rows_values_in_order() -> None:
+    rng = np.random.default_rng(2)
+    lengths = rng.integers(0, 4, 50)
+    ptr = np.concatenate([[0], np.cumsum(lengths)])
+    values = rng.integers(0, 100, int(ptr[-1]))
+    for rows in (np.array([], dtype=np.int64), np.array([3]), rng.integers(0, 50, 200)):
+        assert concat_rows(ptr, values, rows).tolist() == expand(ptr, values, rows)[1].tolist()
+        assert concat_rows(ptr, values, rows).tolist() == [v for r in rows for v in values[ptr[r] : ptr[r + 1]]]

@@ -13,7 +13,8 @@ import pytest
 from conftest import synthetic_set
 from harassflag import HEADS, Score, Span, load_model
 from harassflag.artifact import save_model
-from harassflag.model import SEGMENT_STRIDE, WINDOW_TOKENS, windows
+from harassflag.model import (SEGMENT_STRIDE, SEGMENT_TOKENS, WINDOW_TOKENS, distinct_segments,
+                             segment_bounds, segments_at, windows)
 from harassflag.text import token_strings
 from harassflag.train import TrainOptions, fit_model
 
@@ -287,6 +288,8 @@ def test_long_and_short_messages_in_one_batch_score_as_they_do_alone(model) -> N
     " ".join([FILLER] * 30) + ". " + INSULT,
     (FILLER + "! ") * 12 + INSULT + " ... " + "zqxj unseenword " * 40 + "?",
     " ".join(["word"] * 200),
+    # enough segments (DEDUPE_SEGMENTS) for repeated ones to be scored once
+    " ".join([FILLER] * 600) + ". " + INSULT + ". " + " ".join([FILLER] * 100),
 ])
 def test_a_long_message_scores_as_the_maximum_over_the_windows_of_its_tokens(model, text) -> None:
     """Scoring cuts long messages into windows on token ids; they are the windows of its tokens."""
@@ -388,3 +391,143 @@ def test_batched_scoring_equals_scoring_each_tokenised_message(model, shared_dat
     one_by_one = model.calibrate(model.decision_rows([token_strings(t) for t in texts]))
     batched = np.vstack([model.score_matrix(texts[i : i + 1000]) for i in range(0, len(texts), 1000)])
     assert np.abs(batched - one_by_one).max() <= 1e-6
+
+
+# -- token ids by piece (pieces.PieceTable) --------------------------------------------------------
+
+PIECE_EDGES = [
+    "", " ", "\x01", "a\x01b", "\x1e\x1f", "\x1ex y z", "u r a l o s e r", "f u c k off", "😂", "\x00",
+    "k.i.l.l you", "\u200b", "  leading", "trailing  ", "a \x01 b c d", "x " * 100, "\uffff",
+    "a \uffff b", "x &#65535; y", "&amp; \uffff &lt;",
+    # runs that cross pieces, and pieces that get spaces (or lose them) when cleaned
+    "f\xa0u c k", "x f\xa0u\xa0y", "x f&#32;u y z", "¨a b c", "a\u3000b c", "(f u c k)", "a f u c k i n g idiot",
+    "f.u.c.k u r", "i d i o t.", "a b", "a  b c", "u\u2028r a", "é f u c k", "aé\xa0о", "a\x01 b c \x01",
+    "s h i t\x01", "f u\nc k", "f u\tc k", "y o u are a n i d i o t", "I a b", "(a) b c", "a-b-c d e f",
+    "x\u200b y z", "f u c \u200bk", "u r a l o s e r " * 30,
+]
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 1000])
+def test_token_ids_by_piece_are_those_of_each_messages_token_strings(model, shared_datasets, batch_size) -> None:
+    """Scoring looks token ids up per space-separated piece; they are every message's `token_strings`."""
+    texts = []
+    for task in ("offensive", "hate"):
+        texts += (shared_datasets / "tweeteval" / task / "train_text.txt").read_text(encoding="utf-8").splitlines()
+    texts = PIECE_EDGES + texts[:10_000] + PIECE_EDGES
+    fz = model.featurizer
+    for i in range(0, len(texts), batch_size):
+        batch = texts[i : i + batch_size]
+        tids, lengths, table = fz.ids_of_texts(batch)
+        expected = [table.ids(token_strings(t)) for t in batch]
+        assert lengths.tolist() == [len(e) for e in expected]
+        assert tids.tolist() == np.concatenate(expected).tolist()
+
+
+def _segments_one_by_one(ends: list[bool]) -> list[tuple[int, int]]:
+    """The segments of a message the plain way: every sentence, long sentences in strided windows."""
+    n = len(ends)
+    if n <= WINDOW_TOKENS:
+        return [(0, n)]
+    out, start = [], 0
+    for i, end_here in enumerate(ends):
+        if end_here or i == n - 1:
+            if i + 1 - start <= SEGMENT_TOKENS:
+                out.append((start, i + 1))
+            else:
+                out += [(s, min(s + SEGMENT_TOKENS, i + 1)) for s in range(start, i + 1 - SEGMENT_STRIDE, SEGMENT_STRIDE)]
+            start = i + 1
+    return out
+
+
+@pytest.mark.parametrize("p_end", [0.0, 0.01, 0.08, 0.5, 1.0])
+def test_segments_of_many_messages_at_once_are_each_messages_segments(p_end) -> None:
+    rng = np.random.default_rng(int(p_end * 100))
+    lengths = np.concatenate([[1, WINDOW_TOKENS, WINDOW_TOKENS + 1, 2000], rng.integers(1, 400, 200)])
+    ends = rng.random(int(lengths.sum())) < p_end
+    starts, stops, owner = segment_bounds(ends, lengths)
+    first = np.cumsum(lengths) - lengths
+    got = [[] for _ in lengths]
+    for a, b, m in zip(starts.tolist(), stops.tolist(), owner.tolist()):
+        got[m].append((a - first[m], b - first[m]))
+    expected = [_segments_one_by_one(ends[f : f + n].tolist()) for f, n in zip(first, lengths)]
+    assert got == expected
+    assert segments_at(ends[first[3] : first[3] + lengths[3]].tolist()) == expected[3]
+
+
+def _weight_entry_by_entry(fz, counts):
+    """TF-IDF weighting the plain way: each step a pass over the entries (the formula `weight` has)."""
+    X = counts.copy()
+    data = X.data
+    np.log(data, out=data)
+    data += 1.0
+    data *= fz.idf_[X.indices]
+    n = X.shape[0]
+    rows = np.repeat(np.arange(n), np.diff(X.indptr))
+    key = rows * 6 + fz.family_[X.indices]
+    sqf = np.bincount(key, weights=data * data, minlength=n * 6)
+    scale = np.asarray(fz.family_weights, dtype=np.float64) / np.sqrt(np.maximum(sqf, 1e-12)).reshape(n, 6)
+    data *= scale.ravel()[key].astype(np.float32)
+    sq = np.bincount(rows, weights=data * data, minlength=n)
+    data *= np.where(sq > 0, 1.0 / np.sqrt(np.maximum(sq, 1e-30)), 1.0).astype(np.float32)[rows]
+    return X
+
+
+def test_weighting_in_two_passes_scores_as_the_plain_formula(model, shared_datasets) -> None:
+    """`weight` folds the row norm into one factor per row and family; on 10,000 tweets (and long
+    messages' windows) the scores are those of the step-by-step formula within 1e-6."""
+    texts = (shared_datasets / "tweeteval" / "offensive" / "train_text.txt").read_text(encoding="utf-8").splitlines()
+    texts = texts[:10_000] + [" ".join(texts[:300]), ""]
+    fz = model.featurizer
+    counts = fz._counts_ids(*fz.ids_of_texts(texts))
+    assert counts.data.max() > 1  # repeated features (sublinear tf) are among them
+    fast = model._probs(fz.weight(counts))
+    plain = model._probs(_weight_entry_by_entry(fz, counts))
+    assert np.abs(fast - plain).max() <= 1e-6
+    assert np.abs(fz.weight(counts).data - _weight_entry_by_entry(fz, counts).data).max() <= 1e-6
+
+
+@pytest.mark.parametrize("collide", [False, True])
+def test_repeated_segments_are_scored_once_and_only_equal_ones_share(collide) -> None:
+    rng = np.random.default_rng(5)
+    tids = rng.integers(0, 4, 3_000)  # few token ids: many segments repeat
+    sizes = rng.integers(1, SEGMENT_TOKENS + 1, 400)
+    starts = rng.integers(0, tids.size - SEGMENT_TOKENS, 400)
+    sizes[:50], starts[:50] = 3, starts[0]  # certainly equal
+    # base 1: a segment's hash is the sum of its ids, so hashes of different segments collide a lot
+    keep, kind = distinct_segments(tids, starts, sizes, base=1) if collide else distinct_segments(tids, starts, sizes)
+    rows = [tuple(tids[a : a + n]) for a, n in zip(starts.tolist(), sizes.tolist())]
+    assert all(rows[keep[k]] == row for k, row in zip(kind.tolist(), rows))
+    assert len({rows[k] for k in keep.tolist()}) == keep.size or collide
+    assert keep.size == len(set(rows)) or collide
+    assert keep.size < len(rows) and set(kind[:50].tolist()) == {kind[0]}
+
+
+def test_token_ids_by_piece_from_many_threads_and_across_a_full_table(model, shared_datasets, monkeypatch) -> None:
+    """Pieces added from several threads at once, and a full piece table replaced by a fresh one,
+    still give every message its `token_strings` ids."""
+    import threading
+
+    from harassflag.pieces import PieceTable
+
+    texts = (shared_datasets / "tweeteval" / "hate" / "train_text.txt").read_text(encoding="utf-8").splitlines()[:4_000]
+    fz = model.featurizer
+    errors: list[str] = []
+
+    def work(seed: int) -> None:
+        order = np.random.default_rng(seed).permutation(len(texts))
+        for i in range(0, len(order), 250):
+            batch = [texts[j] for j in order[i : i + 250]] + PIECE_EDGES
+            tids, lengths, table = fz.ids_of_texts(batch)
+            expected = [table.ids(token_strings(t)) for t in batch]
+            if tids.tolist() != np.concatenate(expected).tolist() or lengths.tolist() != [len(e) for e in expected]:
+                errors.append(f"thread {seed}, batch {i}")
+
+    monkeypatch.setattr(PieceTable, "limit", 3_000)  # fills up (and is replaced) several times
+    first = fz._piece_table()
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert fz._piece_table() is not first

@@ -3,7 +3,8 @@
 `TokenFeaturizer` is a scikit-learn transformer (second step of the saved pipeline). It works per
 token *type*, not per character: every distinct token's unigram and character n-grams are computed
 once (a sparse type x feature matrix). A batch becomes integer token ids (scoring caches the ids of
-each whitespace chunk, so the per-token work is one dictionary lookup per chunk); word pairs (an
+each space-separated piece of raw text, `pieces.PieceTable`, so the work is one dictionary lookup
+per piece, cleaning included); word pairs (an
 integer hash), target contexts and lexicon classes are found with numpy on those ids; and one
 sparse product (message x [types | features]) @ ([type features] / identity) adds every family's
 counts up. There is no Python loop per character or per token; training runs the same code.
@@ -18,15 +19,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from itertools import chain
-
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .lexicon import LEXICON_CLASSES, TOKEN_CLASSES
-from .lookup import IntHash, UnseenTokens, expand
-from .text import SEP_CHUNK, URL_TOKEN, USER_TOKEN, TokenizedText, batch_chunks, chunk_tokens
+from .lookup import IntHash, UnseenTokens, expand, sparse_product
+from .pieces import PieceTable
+from .text import URL_TOKEN, USER_TOKEN, TokenizedText
 
 FEATURE_VERSION = 6
 """Bumped whenever the fitted state's layout changes: older artifacts are refused, not misread."""
@@ -70,18 +70,15 @@ def _char_ngrams(token: str, lo: int, hi: int) -> list[str]:
     return grams
 
 
-def _window_hits(flags: np.ndarray, doc_starts: np.ndarray, doc_ends: np.ndarray, before: int,
-                 after: int = 0) -> np.ndarray:
-    """For each token: is a flagged token among the `before` tokens before it or `after` after it."""
-    if flags.size == 0:
-        return flags.astype(bool)
-    csum = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
-    idx = np.arange(flags.size)
-    lo = np.maximum(idx - before, doc_starts)
-    hit = (csum[idx] - csum[lo]) > 0
-    if after:
-        hi = np.minimum(idx + 1 + after, doc_ends)
-        hit |= (csum[hi] - csum[idx + 1]) > 0
+def _near(flags: np.ndarray, lo: np.ndarray, hi: np.ndarray | None) -> np.ndarray:
+    """For each token i: is a flagged token at a position in [lo[i], i) or, given `hi`, in (i, hi[i])."""
+    if not flags.any():
+        return np.zeros(flags.size, dtype=bool)
+    csum = np.zeros(flags.size + 1, dtype=np.int32)
+    np.cumsum(flags, dtype=np.int32, out=csum[1:])
+    hit = csum[:-1] > csum[lo]
+    if hi is not None:
+        hit |= csum[hi] > csum[1:]
     return hit
 
 
@@ -89,15 +86,19 @@ def context_hits(markers: list[np.ndarray], doc_starts: np.ndarray, doc_ends: np
                  window: int) -> list[np.ndarray]:
     """Per token, one boolean array per entry of CONTEXTS, from per-token marker flags (MARKERS)."""
     you, me, neg, them, quote = markers
-    near_you = _window_hits(you, doc_starts, doc_ends, window, AFTER)
-    negated = _window_hits(neg, doc_starts, doc_ends, window)
+    n = you.size
+    lo = np.maximum(np.arange(-window, n - window), doc_starts)  # `window` tokens back, in the message
+    hi = np.minimum(np.arange(1 + AFTER, n + 1 + AFTER), doc_ends)  # AFTER tokens on
+    near_you = _near(you, lo, hi)
+    negated = _near(neg, lo, None)
     # inside quotes: an odd number of quotation marks before the token in its message
-    csum = np.concatenate([[0], np.cumsum(quote, dtype=np.int64)])
-    idx = np.arange(quote.size)
-    quoted = ((csum[idx] - csum[doc_starts]) % 2 == 1) & ~quote
-    return [near_you & ~negated & ~quoted, near_you & negated,
-            _window_hits(me, doc_starts, doc_ends, window, AFTER), negated,
-            _window_hits(them, doc_starts, doc_ends, window), quoted]
+    if quote.any():
+        csum = np.concatenate([[0], np.cumsum(quote, dtype=np.int64)])
+        quoted = ((csum[:-1] - csum[doc_starts]) % 2 == 1) & ~quote
+    else:
+        quoted = np.zeros(n, dtype=bool)
+    return [near_you & ~negated & ~quoted, near_you & negated, _near(me, lo, hi), negated,
+            _near(them, lo, None), quoted]
 
 
 def _doc_bounds(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -283,14 +284,18 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         self.type_lex_cls_ = np.asarray(lex_cls, dtype=np.int64)
 
     # -- token ids ------------------------------------------------------------------------------
-    def _unseen(self) -> UnseenTokens:
-        """The table of tokens outside the vocabulary (and of chunk ids) in use; a full one is replaced."""
-        table = self.__dict__.get("_unseen_table")
-        if table is None or table.full:
+    def _piece_table(self) -> PieceTable:
+        """The piece table in use, with the table of tokens outside the vocabulary its ids refer to;
+        a full one is replaced (not cleared: batches in flight keep reading theirs)."""
+        pieces = self.__dict__.get("_pieces")
+        if pieces is None or pieces.full:
             table = UnseenTokens(self.n_types_, self.type_index_, self._describe_unseen)
-            table.chunks[SEP_CHUNK] = (SEP_ID,)
-            self._unseen_table = table
-        return table
+            pieces = self._pieces = PieceTable(table, SEP_ID)
+        return pieces
+
+    def _unseen(self) -> UnseenTokens:
+        """The table of tokens outside the vocabulary in use."""
+        return self._piece_table().tokens
 
     def _describe_unseen(self, token: str) -> tuple[list[int], tuple[int, ...]]:
         """An unseen token's static features (the character n-grams the vocabulary has) and lexicon classes."""
@@ -300,26 +305,14 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
     def ids_of_texts(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, UnseenTokens]:
         """Token ids of a batch of raw messages, tokens per message, and the table unseen ids refer to.
 
-        The scoring fast path: messages are cut into whitespace chunks and each chunk's token ids are
-        cached, so a batch costs one dictionary lookup per chunk. The ids are exactly those of the
-        messages' `token_strings` (a test checks it).
+        The scoring fast path: one dictionary lookup per space-separated piece (`pieces.PieceTable`).
+        The ids are exactly those of the messages' `token_strings` (a test checks it).
         """
-        table = self._unseen()
+        pieces = self._piece_table()
+        table = pieces.tokens
         if not texts:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), table
-        chunks = batch_chunks(texts)
-        cache = table.chunks
-        try:
-            got = list(map(cache.__getitem__, chunks))
-        except KeyError:  # chunks not seen before: tokenised together, then looked up
-            missing = list(dict.fromkeys(c for c in chunks if c not in cache))
-            tokens = chunk_tokens(missing)
-            ids = table.ids(list(chain.from_iterable(tokens))).tolist()
-            ends = np.cumsum([len(t) for t in tokens]).tolist()
-            for chunk, start, end in zip(missing, [0, *ends], ends):
-                cache[chunk] = tuple(ids[start:end])
-            got = list(map(cache.__getitem__, chunks))
-        flat = np.fromiter(chain.from_iterable(got), dtype=np.int64)
+        flat = pieces.token_ids(texts)
         sep = flat == SEP_ID
         lengths = np.diff(np.concatenate([[-1], np.flatnonzero(sep), [flat.size]])) - 1
         return flat[~sep], lengths, table
@@ -337,7 +330,9 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
             S = self.type_static_
             top = sp.csr_matrix((S.data, S.indices, S.indptr), shape=(S.shape[0], self.n_features_))
             eye = sp.identity(self.n_features_, dtype=np.float32, format="csr")
-            spread = self._spread_matrix = sp.vstack([top, eye], format="csr", dtype=np.float32)
+            spread = sp.vstack([top, eye], format="csr", dtype=np.float32)
+            self._spread_row_nnz = np.diff(spread.indptr)
+            self._spread_matrix = spread
         return spread
 
     def _pairs(self) -> IntHash:
@@ -361,6 +356,20 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         table = self._unseen()
         return self._counts_ids(table.ids(flat), np.asarray(lengths, dtype=np.int64), table)
 
+    _LEXICON_BIT = len(MARKERS) + len(SPECIAL_TOKENS)
+
+    def _type_bits(self) -> np.ndarray:
+        """Per token type (and one more entry, 0, for every unseen token): bit k set for MARKERS[k],
+        bit len(MARKERS) + k for SPECIAL_TOKENS[k], bit _LEXICON_BIT if it has lexicon classes."""
+        bits = self.__dict__.get("_type_bit_table")
+        if bits is None:
+            weights = 1 << np.arange(self._LEXICON_BIT + 1)
+            has_lexicon = (np.diff(self.type_lex_ptr_) > 0)[:, None]
+            flags = np.hstack([self.type_marker_, self.type_special_, has_lexicon]).astype(np.int64)
+            bits = np.append(flags @ weights, 0).astype(np.uint16)
+            self._type_bit_table = bits
+        return bits
+
     def _counts_ids(self, tids: np.ndarray, lengths: np.ndarray, table: UnseenTokens) -> sp.csr_matrix:
         """Raw term counts of documents given as token ids (`ids_of_texts`) and tokens per document."""
         n_docs = len(lengths)
@@ -374,43 +383,45 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
             owner, fid = expand(table.static.ptr, table.static.values, tids[unseen] - n_t)
             rows.append(doc_of[unseen[owner]])
             cols.append(fid + n_t)
-        seq_pos, seq_fid, flags = self._sequence_features(tids, known, lengths, table)
+        seq_pos, seq_fid, bits = self._sequence_features(tids, known, doc_of, lengths, table)
         rows.append(doc_of[seq_pos])
         cols.append(seq_fid + n_t)
-        if n_docs:  # message-level flags
-            safe = np.where(known, tids, 0)
-            special = self.type_special_[safe] & known[:, None]
-            per_doc = [flags[0], special[:, 0], flags[1], special[:, 1], special[:, 2], special[:, 3]]
-            for g, tok_flag in enumerate(per_doc):
-                d = np.unique(doc_of[tok_flag])
-                rows.append(d)
-                cols.append(np.full(d.size, n_t + self.global_offset_ + g, dtype=np.int64))
+        if n_docs:  # message-level flags, per message in GLOBALS order
+            n_m, n_g = len(MARKERS), len(GLOBALS)
+            has = np.zeros((n_docs, n_g), dtype=bool)
+            for g, bit in enumerate((0, n_m, 1, n_m + 1, n_m + 2, n_m + 3)):
+                has[doc_of[(bits & (1 << bit)) != 0], g] = True
+            key = np.flatnonzero(has)
+            rows.append(key // n_g)
+            cols.append(key % n_g + (n_t + self.global_offset_))
         r = np.concatenate(rows)
         T = sp.coo_matrix((np.ones(r.size, np.float32), (r, np.concatenate(cols))),
                           shape=(n_docs, n_t + self.n_features_))
         T.has_canonical_format = True  # skip sorting and merging: the product adds duplicates up
-        return T.tocsr() @ self._spread()
+        spread = self._spread()
+        return sparse_product(T.tocsr(), spread, self._spread_row_nnz)
 
     def _sequence_features(
-        self, tids: np.ndarray, known: np.ndarray, lengths: np.ndarray, table: UnseenTokens
-    ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        self, tids: np.ndarray, known: np.ndarray, doc_of: np.ndarray, lengths: np.ndarray, table: UnseenTokens
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(token position, feature id) of the word-pair, target-context and lexicon features,
-        plus the per-token marker flags (MARKERS order) the global flags are made from."""
+        plus each token's marker and special-token bits (`_type_bits`) the global flags are made from."""
         poss: list[np.ndarray] = []
         fids: list[np.ndarray] = []
-        doc_of = np.repeat(np.arange(len(lengths)), lengths)
+        n_t = self.n_types_
         # word pairs, owned by their second token
         if len(tids) > 1 and self.pair_keys_.size:
             ok = np.flatnonzero((doc_of[:-1] == doc_of[1:]) & known[:-1] & known[1:])
-            fid = self._pairs().get(tids[ok] * self.n_types_ + tids[ok + 1])
+            fid = self._pairs().get(tids[ok] * n_t + tids[ok + 1])
             hit = fid >= 0
             poss.append(ok[hit] + 1)
             fids.append(fid[hit].astype(np.int64))
         # target contexts
         doc_starts_tok, doc_ends_tok = _doc_bounds(lengths)
-        safe = np.where(known, tids, 0)
-        flags = [self.type_marker_[safe, k] & known for k in range(len(MARKERS))]
+        bits = self._type_bits()[np.minimum(tids, n_t)]
+        flags = [(bits & (1 << k)) != 0 for k in range(len(MARKERS))]
         all_hits = context_hits(flags, doc_starts_tok, doc_ends_tok, self.context_window)
+        safe = np.where(known, tids, 0)
         for k, hits_any in enumerate(all_hits):
             hit_pos = np.flatnonzero(hits_any & known)
             fid = self.ctx_table_[safe[hit_pos], k]
@@ -419,12 +430,12 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
             fids.append(fid[good].astype(np.int64))
         # lexicon classes, alone and in each target context: known types' from a table made at
         # fit time, unseen tokens' from the unseen-token table
-        kpos = np.flatnonzero(known)
+        kpos = np.flatnonzero((bits & (1 << self._LEXICON_BIT)) != 0)  # known tokens with classes
         owner, lc = expand(self.type_lex_ptr_, self.type_lex_cls_, tids[kpos])
         lp = kpos[owner]
         upos = np.flatnonzero(~known)
         if upos.size:
-            owner, ulc = expand(table.lexicon.ptr, table.lexicon.values, tids[upos] - self.n_types_)
+            owner, ulc = expand(table.lexicon.ptr, table.lexicon.values, tids[upos] - n_t)
             lp = np.concatenate([lp, upos[owner]])
             lc = np.concatenate([lc, ulc])
         if lp.size:
@@ -436,7 +447,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
                 poss.append(lp[m])
                 fids.append(self.lexicon_offset_ + n_cls * (1 + k) + lc[m])
         empty = np.zeros(0, np.int64)
-        return (np.concatenate(poss) if poss else empty, np.concatenate(fids) if fids else empty, flags)
+        return (np.concatenate(poss) if poss else empty, np.concatenate(fids) if fids else empty, bits)
 
     def token_feature_pairs(self, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: N803
         """Every (token, feature) a batch produces except the message-level flags, for explanations.
@@ -457,7 +468,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         owner, fid = expand(table.static.ptr, table.static.values, tids[upos] - self.n_types_)
         poss.append(upos[owner])
         fids.append(fid)
-        pos, fid, _ = self._sequence_features(tids, known, lengths, table)
+        pos, fid, _ = self._sequence_features(tids, known, doc_of, lengths, table)
         poss.append(pos)
         fids.append(fid)
         return np.concatenate(poss), np.concatenate(fids), doc_of
@@ -477,28 +488,38 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
 
     def weight(self, counts: sp.csr_matrix, copy: bool = True) -> sp.csr_matrix:
         """Counts -> sublinear TF-IDF, each feature family L2-normalised and weighted, rows L2-normalised
-        (in place when `copy` is false)."""
+        (in place when `copy` is false).
+
+        Two passes over the entries: one for the family norms, one applying one factor per row and
+        family (family weight / family norm / row norm; the row norm follows from the family norms).
+        """
         X = counts.copy() if copy else counts
-        data = X.data
-        if self.sublinear_tf:
-            np.log(data, out=data)
-            data += 1.0
-        data *= self.idf_[X.indices]
+        counts_data = X.data
+        idx = X.indices.astype(np.intp)  # (numpy gathers with int32 indices convert them each time)
+        v = self.idf_[idx]
+        if self.sublinear_tf:  # 1 + log(count): most counts are 1, so only the others are computed
+            more = np.flatnonzero(counts_data != 1.0)
+            v[more] *= np.log(counts_data[more]) + np.float32(1.0)
+        else:
+            v *= counts_data
         n = X.shape[0]
-        rows = np.repeat(np.arange(n), np.diff(X.indptr))
+        per_row = np.diff(X.indptr)
         if self.family_norm:
             nf = 6
-            fam = self.family_[X.indices]
-            key = rows * nf + fam
-            sqf = np.bincount(key, weights=data * data, minlength=n * nf)
-            scale = np.asarray(self.family_weights, dtype=np.float64) / np.sqrt(np.maximum(sqf, 1e-12)).reshape(n, nf)
-            data *= scale.ravel()[key].astype(np.float32)
-        sq = np.bincount(rows, weights=data * data, minlength=n)
-        inv = np.where(sq > 0, 1.0 / np.sqrt(np.maximum(sq, 1e-30)), 1.0).astype(np.float32)
-        data *= inv[rows]
+            key = np.repeat(np.arange(0, n * nf, nf), per_row) + self.family_[idx]
+            sqf = np.bincount(key, weights=v * v, minlength=n * nf).reshape(n, nf)
+            scale = np.asarray(self.family_weights, dtype=np.float64) / np.sqrt(np.maximum(sqf, 1e-12))
+            sq = (scale * scale * sqf).sum(axis=1)
+            inv = np.where(sq > 0, 1.0 / np.sqrt(np.maximum(sq, 1e-30)), 1.0)
+            v *= (scale * inv[:, None]).astype(np.float32).ravel()[key]
+        else:
+            rows = np.repeat(np.arange(n), per_row)
+            sq = np.bincount(rows, weights=v * v, minlength=n)
+            v *= np.where(sq > 0, 1.0 / np.sqrt(np.maximum(sq, 1e-30)), 1.0).astype(np.float32)[rows]
+        X.data = v
         return X
 
-    _CACHES = ("_unseen_table", "_spread_matrix", "_pair_hash")
+    _CACHES = ("_pieces", "_spread_matrix", "_spread_row_nnz", "_pair_hash", "_type_bit_table")
 
     def _drop_caches(self) -> None:
         for name in self._CACHES:

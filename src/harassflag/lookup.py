@@ -11,6 +11,12 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import repeat
 
 import numpy as np
+import scipy.sparse as sp
+
+try:  # the C routine behind scipy's sparse product (its private module; plain `@` if it moves)
+    from scipy.sparse._sparsetools import csr_matmat as _csr_matmat
+except ImportError:  # pragma: no cover
+    _csr_matmat = None
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 """Fibonacci hashing multiplier: spreads consecutive integer keys over the table."""
@@ -45,6 +51,11 @@ class IntHash:
             placed[winners] = True
             pending = pending[~placed[pending]]
             slot[pending] = (slot[pending] + 1) & self._mask
+        # keys below 2**31 and non-negative values: key and value packed in one int64 per slot, so a
+        # lookup reads one place in memory (empty slots stay -1)
+        self._packed = None
+        if (not keys.size or keys.max() < 2**31) and (not values.size or values.min() >= 0):
+            self._packed = np.where(self._keys == -1, -1, (self._keys << 32) | self._values.astype(np.int64))
 
     def _slot(self, keys: np.ndarray) -> np.ndarray:
         return ((keys.astype(np.uint64) * _GOLDEN) >> np.uint64(64 - self._bits)).astype(np.int64)
@@ -52,9 +63,16 @@ class IntHash:
     def get(self, keys: np.ndarray, default: int = -1) -> np.ndarray:
         """The value of each key, `default` for keys not in the table."""
         keys = np.asarray(keys, dtype=np.int64)
-        out = np.full(keys.size, default, dtype=np.int32)
-        idx = np.arange(keys.size)
         slot = self._slot(keys)
+        if self._packed is not None:  # first probe of every key at once; the rest (few) below
+            e = self._packed[slot]
+            k = e >> 32
+            out = np.where(k == keys, (e & 0xFFFFFFFF).astype(np.int32), np.int32(default))
+            idx = np.flatnonzero((k != keys) & (e != -1))
+            keys, slot = keys[idx], (slot[idx] + 1) & self._mask
+        else:
+            out = np.full(keys.size, default, dtype=np.int32)
+            idx = np.arange(keys.size)
         while idx.size:
             k = self._keys[slot]
             found = k == keys
@@ -94,6 +112,14 @@ def expand(ptr: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tuple[np.nd
     owner = np.repeat(np.arange(rows.size), n)
     within = np.arange(total) - np.repeat(np.cumsum(n) - n, n)
     return owner, values[np.repeat(lo, n) + within]
+
+
+def concat_rows(ptr: np.ndarray, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The values of the given rows of a ragged array (ptr, values), one row after another."""
+    lo = ptr[rows]
+    n = ptr[rows + 1] - lo
+    starts = np.cumsum(n) - n
+    return values[np.repeat(lo - starts, n) + np.arange(int(starts[-1] + n[-1]) if n.size else 0)]
 
 
 class UnseenTokens:
@@ -141,3 +167,21 @@ class UnseenTokens:
             self.lexicon.append(lexicon)
             j = self.index[token] = self.static.n - 1
         return j
+
+
+def sparse_product(a: sp.csr_matrix, b: sp.csr_matrix, b_row_nnz: np.ndarray | None = None) -> sp.csr_matrix:
+    """`a @ b` of CSR matrices in one pass: the output is allocated for the most entries it can have
+    (each entry of `a` times its row of `b`; `b_row_nnz` is np.diff(b.indptr), if the caller keeps
+    it) instead of being counted first in a pass of its own."""
+    bound = int(np.take(np.diff(b.indptr) if b_row_nnz is None else b_row_nnz, a.indices).sum())
+    if _csr_matmat is None or bound >= 2**31 or b.nnz >= 2**31:
+        return a @ b
+    indptr = np.empty(a.shape[0] + 1, dtype=np.int32)
+    indices = np.empty(bound, dtype=np.int32)
+    data = np.empty(bound, dtype=np.result_type(a.dtype, b.dtype))
+    _csr_matmat(a.shape[0], b.shape[1], a.indptr.astype(np.int32, copy=False),
+                a.indices.astype(np.int32, copy=False), a.data, b.indptr.astype(np.int32, copy=False),
+                b.indices.astype(np.int32, copy=False), b.data.astype(data.dtype, copy=False),
+                indptr, indices, data)
+    nnz = int(indptr[-1])
+    return sp.csr_matrix((data[:nnz], indices[:nnz], indptr), shape=(a.shape[0], b.shape[1]))

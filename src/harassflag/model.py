@@ -22,6 +22,9 @@ head takes the maximum, so one insult is not outvoted by a long harmless text.""
 SEGMENT_TOKENS = 24
 SEGMENT_STRIDE = 12
 SENTENCE_ENDS = frozenset({".", "!", "?", "…", "..."})
+DEDUPE_SEGMENTS = 512
+"""From this many segments in a batch on, identical ones are found and scored once (below it,
+finding them costs about what it saves)."""
 MAX_SCORED_CHARS = 1_000_000
 """Characters of one message that are read at most (bounded work for pathological input)."""
 
@@ -82,25 +85,73 @@ def segments(tokens: list[str]) -> list[tuple[int, int]]:
 
 def segments_at(ends: Sequence[bool]) -> list[tuple[int, int]]:
     """`segments` of a message given which of its tokens end a sentence."""
-    n = len(ends)
-    if n <= WINDOW_TOKENS:
-        return [(0, n)]
-    out: list[tuple[int, int]] = []
-    start = 0
-    for i, end_here in enumerate(ends):
-        if end_here or i == n - 1:
-            end = i + 1
-            if end - start <= SEGMENT_TOKENS:
-                out.append((start, end))
-            else:
-                last = start
-                for s in range(start, end - SEGMENT_STRIDE, SEGMENT_STRIDE):
-                    out.append((s, min(s + SEGMENT_TOKENS, end)))
-                    last = s
-                if out[-1][1] < end:
-                    out.append((last + SEGMENT_STRIDE, end))
-            start = end
-    return out
+    if not len(ends):
+        return [(0, 0)]
+    starts, stops, _ = segment_bounds(np.asarray(ends, dtype=bool), np.array([len(ends)]))
+    return list(zip(starts.tolist(), stops.tolist()))
+
+
+def segment_bounds(ends: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The segments of many non-empty messages at once, from which of their tokens (all in one flat
+    array) end a sentence: each segment's start and end in the flat array, and its message.
+
+    A message of at most WINDOW_TOKENS tokens is one segment; a longer one is cut after every
+    sentence end, and a sentence of more than SEGMENT_TOKENS tokens into windows of that many,
+    SEGMENT_STRIDE apart (the last one ends with the sentence)."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    msg_last = np.cumsum(lengths) - 1
+    long = lengths > WINDOW_TOKENS
+    cut = ends & np.repeat(long, lengths)
+    cut[msg_last] = True
+    sent_end = np.flatnonzero(cut) + 1
+    sent_start = np.concatenate([[0], sent_end[:-1]])
+    sent_msg = np.searchsorted(msg_last, sent_end - 1)
+    size = sent_end - sent_start
+    windowed = (size > SEGMENT_TOKENS) & long[sent_msg]
+    n_win = np.where(windowed, (size - 1) // SEGMENT_STRIDE, 1)
+    sent = np.repeat(np.arange(sent_end.size), n_win)
+    k = np.arange(sent.size) - np.repeat(np.cumsum(n_win) - n_win, n_win)
+    starts = sent_start[sent] + SEGMENT_STRIDE * k
+    stops = np.where(windowed[sent], np.minimum(starts + SEGMENT_TOKENS, sent_end[sent]), sent_end[sent])
+    return starts, stops, sent_msg[sent]
+
+
+SEGMENT_HASH_BASE = 0x9E3779B97F4A7C15
+"""Odd, so it has an inverse modulo 2**64 (`distinct_segments` hashes with its powers)."""
+
+
+def distinct_segments(tids: np.ndarray, starts: np.ndarray, sizes: np.ndarray,
+                      base: int = SEGMENT_HASH_BASE) -> tuple[np.ndarray, np.ndarray]:
+    """Segments with the same token ids score the same: the segments to score (the first of each
+    kind) and, for every segment, the index among those of the one it equals. Found by a polynomial
+    hash of each segment (from prefix sums, modulo 2**64), then checked token by token (segments
+    whose hashes collide are scored each on their own)."""
+    if not sizes.size:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    stops = starts + sizes
+    b, b_inv = np.uint64(base), np.uint64(pow(base, -1, 2**64))
+    powers = np.ones(tids.size + 1, np.uint64)
+    inverse = np.ones(tids.size + 1, np.uint64)
+    np.cumprod(np.full(tids.size, b), out=powers[1:])
+    np.cumprod(np.full(tids.size, b_inv), out=inverse[1:])
+    # prefix[k] = sum over j < k of (t_j + 1) * base^-j; a segment [a, c) hashes to
+    # base^(c-1) * (prefix[c] - prefix[a]) = sum of (t_j + 1) * base^(c-1-j)
+    prefix = np.zeros(tids.size + 1, np.uint64)
+    np.cumsum((tids + 1).astype(np.uint64) * inverse[:-1], out=prefix[1:])
+    h = powers[stops - 1] * (prefix[stops] - prefix[starts])
+    _, first, kind = np.unique(h, return_index=True, return_inverse=True)
+    rep = first[kind.ravel()]
+    dup = np.flatnonzero(rep != np.arange(rep.size))
+    if dup.size:  # check them token by token
+        width = int(sizes[dup].max())
+        offset = np.arange(width)
+        inside = offset < sizes[dup, None]
+        mine = tids[np.minimum(starts[dup, None] + offset, tids.size - 1)]
+        theirs = tids[np.minimum(starts[rep[dup], None] + offset, tids.size - 1)]
+        differs = dup[((mine != theirs) & inside).any(axis=1) | (sizes[dup] != sizes[rep[dup]])]
+        rep[differs] = differs
+    scored = rep == np.arange(rep.size)  # each kind's first segment (or one whose hash collided)
+    return np.flatnonzero(scored), (np.cumsum(scored) - 1)[rep]
 
 
 def windows(tokens: list[str]) -> list[list[str]]:
@@ -201,22 +252,22 @@ class Model:
         long = lengths > WINDOW_TOKENS
         if not long.any():
             return self._probs(fz.transform_ids(tids, lengths, table))
-        # long messages: each head's maximum over their windows; the rest in one flat pass
-        out = self._probs(fz.transform_ids(tids[~np.repeat(long, lengths)], np.where(long, 0, lengths), table))
-        long_ids = np.flatnonzero(long).tolist()
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        end_ids = table.ids(sorted(SENTENCE_ENDS))
-        pieces: list[np.ndarray] = []
-        owner: list[int] = []
-        for k, i in enumerate(long_ids):
-            ids = tids[starts[i] : starts[i] + lengths[i]]
-            for a, b in segments_at(np.isin(ids, end_ids).tolist()):
-                pieces.append(ids[a:b])
-                owner.append(k)
-        X = fz.transform_ids(np.concatenate(pieces), np.array([p.size for p in pieces]), table)
-        best = np.full((len(long_ids), len(self.heads)), -np.inf)
-        np.maximum.at(best, owner, self._probs(X))
-        out[long_ids] = best
+        # long messages: each head's maximum over their segments, scored in one pass with the rest
+        # (rows: the short messages, then every segment of the long ones)
+        in_long = np.repeat(long, lengths)
+        long_tids = tids[in_long]
+        starts, stops, owner = segment_bounds(np.isin(long_tids, table.ids(sorted(SENTENCE_ENDS))), lengths[long])
+        if starts.size >= DEDUPE_SEGMENTS:  # repeated text: each kind of segment scored once
+            keep, kind = distinct_segments(long_tids, starts, stops - starts)
+        else:
+            keep = kind = np.arange(starts.size)
+        size = (stops - starts)[keep]
+        pos = np.repeat(starts[keep] - np.cumsum(size) + size, size) + np.arange(int(size.sum()))
+        probs = self._probs(fz.transform_ids(np.concatenate([tids[~in_long], long_tids[pos]]),
+                                             np.concatenate([np.where(long, 0, lengths), size]), table))
+        out = probs[: len(texts)]
+        seg_probs = probs[len(texts) :][kind]
+        out[long] = np.maximum.reduceat(seg_probs, np.searchsorted(owner, np.arange(int(long.sum()))), axis=0)
         return out
 
     def _probs(self, X) -> np.ndarray:

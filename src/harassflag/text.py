@@ -557,15 +557,43 @@ def _run_chunks(clean: str) -> list[str]:
     return out
 
 
+RUN_SINGLE, RUN_LEFT, RUN_RIGHT, RUN_SPACES = 1, 2, 4, 8
+"""Flags of a cleaned space-separated piece (`piece_run_flags`): what a spaced-letter run with a
+space separator can make of it."""
+_WORD_RE = re.compile(r"\w")
+
+
+def piece_run_flags(piece: str) -> int:
+    """How a cleaned piece (text between two single spaces) can take part in a run like "f u c k":
+    RUN_SINGLE if it is one ASCII letter, RUN_LEFT if it ends with a letter that can start a run
+    (no word character before it), RUN_RIGHT if it starts with one that can end a run, RUN_SPACES if
+    it holds spaces itself. A run with a space separator only ever crosses pieces through a RUN_SINGLE
+    or RUN_SPACES piece; every other run lies inside one piece."""
+    if not piece:
+        return 0
+    flags = RUN_SPACES if " " in piece else 0
+    if _is_ascii_letter(piece[-1]) and (len(piece) == 1 or _WORD_RE.match(piece[-2]) is None):
+        flags |= RUN_LEFT
+    if _is_ascii_letter(piece[0]) and (len(piece) == 1 or _WORD_RE.match(piece[1]) is None):
+        flags |= RUN_RIGHT
+    if len(piece) == 1 and flags:
+        flags |= RUN_SINGLE
+    return flags
+
+
+def piece_chunks(clean: str) -> list[str]:
+    """The chunks (`batch_chunks`) of cleaned text on its own: whitespace chunks, runs as RUN_MARK chunks."""
+    return clean.split() if SPACED_RE.search(clean) is None else _run_chunks(clean)
+
+
 def batch_chunks(texts: list[str]) -> list[str]:
     """A batch's cleaned messages as whitespace chunks, SEP_CHUNK between messages.
 
     Tokens never cross whitespace, so a chunk's tokens are a cache lookup (`chunk_tokens`); a
     spaced-letter run ("f u c k") becomes one chunk, RUN_MARK followed by the word it spells.
     """
-    joined = _SEP.join(map(clean_string, texts))
     # a run cannot cross _SEP, and the spaces around it look like a message's start and end
-    return joined.split() if SPACED_RE.search(joined) is None else _run_chunks(joined)
+    return piece_chunks(_SEP.join(map(clean_string, texts)))
 
 
 def chunk_tokens(chunks: list[str]) -> list[tuple[str, ...]]:
