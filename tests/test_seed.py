@@ -91,6 +91,7 @@ V4_SEED_SHA256 = "bad53e034a84cd6c1cd6ac90a2ba4b8e1db4a589914c2b1ee58c2dba0d7a85
 """sha256 of seed.jsonl as committed at v4: v5 may add rows, never change or reorder these."""
 V5_EXTENDED = {
     "ordinary_chat": (32, 8),
+    "direct_insult": (24, 8),
     "banter": (24, 8),
     "counter_speech": (24, 8),
     "exclusion": (24, 8),
@@ -392,3 +393,12 @@ def test_v5_extends_the_weak_categories(rows: list[dict]) -> None:
             new_units[r["category"]].add(r["split"])
     assert set(new_units) == set(V5_EXTENDED)
     assert all(splits == set(SPLITS) for splits in new_units.values()), new_units
+
+
+def test_v5_harassment_templates_have_fewer_fillings(rows: list[dict]) -> None:
+    rows_of = Counter(
+        r["template"] for r in rows if _unit_version(r["template"]) == 5 and "/ff" not in r["template"]
+    )
+    for template, n in rows_of.items():
+        harassment = CATEGORIES[template.split("/")[0]]["harassment"]
+        assert n == (4 if harassment else 6), template
