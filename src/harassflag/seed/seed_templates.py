@@ -9,6 +9,10 @@ weakest on in the validation split; `V2_SIZES` marks where v3 starts, so v2 rows
 Version 4 (2026-12-03) appends 16 to 32 templates and 6 to 12 messages to the twelve categories
 still weakest on the validation split; `V3_SIZES` marks where v4 starts (`VERSION_SIZES` lists
 every version's boundary), so v2 and v3 rows stay unchanged.
+Version 5 (2026-12-03, issue 3 "harassment, not profanity") appends 16 to 32 templates and 6 to 8
+messages to the twelve categories weakest on the validation split (plus `direct_insult`, so that
+profanity aimed at a person is harassment too); `V4_SIZES` marks where v5 starts. v5 harassment
+templates get 4 fillings each (`build_seed.FILLINGS_FROM_VERSION`).
 
 Template syntax: `{slot}` draws a value from SLOTS (values may hold slots themselves) and
 `[a|b|c]` picks one inline alternative. A template is a string, or a `(string, overrides)` pair
@@ -2604,11 +2608,14 @@ VERSION_SIZES[4] = V4_SIZES
 # --------------------------------------------------------------------------- v5 (2026-12-03)
 # Issue 3, "harassment, not profanity": the eleven categories weakest on the seed validation split
 # with the v4 model. The six weakest (ordinary_chat, banter, counter_speech, exclusion, pile_on,
-# violent_idiom) get 24 templates and 8 hand-written messages; untargeted_profanity, negation,
-# identity_attack, threat_violence and stalking get 16 and 6. Negatives are new harmless situations
+# violent_idiom) get 24 templates and 8 hand-written messages (ordinary_chat 32); untargeted_profanity,
+# negation (20 templates), identity_attack, threat_violence and stalking get 16 and 6; direct_insult
+# gets 24 and 8 (insults and swearing aimed at a person). Negatives are new harmless situations
 # that use harassment's words (you, @mentions, names, swearing, "kill", "leave", "pics",
-# "address", "nobody", "someone should", "beat"); positives are new ways of doing the harm,
-# mostly without profanity. Appended after V4_SIZES, so every v2 to v4 id, split and row stays.
+# "address", "nobody", "someone should", "beat", "everyone", "join", "vote", "tag"); positives are
+# new ways of doing the harm, a third of them with profanity (before v5 the harassment rows had
+# almost none, so swearing read as harmless). Appended after V4_SIZES, so every v2 to v4 id, split
+# and row stays.
 
 _extend(
     "ordinary_chat",
