@@ -33,7 +33,8 @@ ROWS_PER_CATEGORY = {1: 270, 0: 200}
 """Target rows per category by harassment label at v2: 10 harassment and 13 negative categories.
 With 32 templates per category this gives 8 fillings per harassment template and 6 per negative
 one (v2, 2026-11): many templates, few fillings each, so templates and not fillings dominate.
-Templates added later (v3, v4) get the same number of fillings, so extended categories grow."""
+Templates added later (v3, v4) get the same number of fillings, so extended categories grow (v5
+harassment templates get fewer: `FILLINGS_FROM_VERSION`)."""
 
 FILLINGS_FROM_VERSION: dict[int, dict[int, int]] = {5: {1: 4}}
 """Fillings per template from a version on, by harassment label, where they differ from v2's.
