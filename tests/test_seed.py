@@ -27,7 +27,13 @@ from harassflag.seed import (
 from harassflag.seed.build_seed import COUNTS_END, COUNTS_START, FREEFORM_GROUP_SIZE, norm_key
 from harassflag.seed.functional_cases import MIN_CASES
 from harassflag.seed.obfuscate import FAMILIES, obfuscate
-from harassflag.seed.seed_templates import CATEGORIES, V2_SIZES, V3_SIZES, VERSION_SIZES
+from harassflag.seed.seed_templates import (
+    CATEGORIES,
+    V2_SIZES,
+    V3_SIZES,
+    V4_SIZES,
+    VERSION_SIZES,
+)
 
 FUNCTIONALITIES = {
     "threat_no_profanity": 1,
@@ -81,6 +87,23 @@ V4_EXTENDED = {
     "stalking": (16, 6),
 }
 """Templates and hand-written messages added at v4, per category."""
+V4_SEED_SHA256 = "bad53e034a84cd6c1cd6ac90a2ba4b8e1db4a589914c2b1ee58c2dba0d7a854d"
+"""sha256 of seed.jsonl as committed at v4: v5 may add rows, never change or reorder these."""
+V5_EXTENDED = {
+    "ordinary_chat": (32, 8),
+    "direct_insult": (24, 8),
+    "banter": (24, 8),
+    "counter_speech": (24, 8),
+    "exclusion": (24, 8),
+    "pile_on": (24, 8),
+    "violent_idiom": (24, 8),
+    "untargeted_profanity": (16, 6),
+    "negation": (20, 6),
+    "identity_attack": (16, 6),
+    "threat_violence": (16, 6),
+    "stalking": (16, 6),
+}
+"""Templates and hand-written messages added at v5, per category."""
 SEED_KEYS = ["id", "text", "harassment", "hate", "offensive", "category", "template", "split"]
 
 
@@ -340,13 +363,42 @@ def test_v4_keeps_every_v3_row_byte_for_byte() -> None:
 
 
 def test_v4_extends_the_weak_categories(rows: list[dict]) -> None:
-    for category, spec in CATEGORIES.items():
-        n_templates, n_free = V3_SIZES[category]
-        added = (len(spec["templates"]) - n_templates, len(spec["freeform"]) - n_free)
-        assert added == V4_EXTENDED.get(category, (0, 0)), category
+    for category in CATEGORIES:
+        (n3, f3), (n4, f4) = V3_SIZES[category], V4_SIZES[category]
+        assert (n4 - n3, f4 - f3) == V4_EXTENDED.get(category, (0, 0)), category
     new_units = defaultdict(set)
     for r in rows:
         if _unit_version(r["template"]) == 4:
             new_units[r["category"]].add(r["split"])
     assert set(new_units) == set(V4_EXTENDED)
     assert all(splits == set(SPLITS) for splits in new_units.values()), new_units
+
+
+def test_v5_keeps_every_v4_row_byte_for_byte() -> None:
+    lines = SEED_PATH.read_bytes().splitlines(keepends=True)
+    v4 = b"".join(line for line in lines if _unit_version(json.loads(line)["template"]) < 5)
+    assert hashlib.sha256(v4).hexdigest() == V4_SEED_SHA256
+    assert len(v4) < SEED_PATH.stat().st_size
+
+
+def test_v5_extends_the_weak_categories(rows: list[dict]) -> None:
+    assert sorted(VERSION_SIZES) == [2, 3, 4]
+    for category, spec in CATEGORIES.items():
+        n_templates, n_free = V4_SIZES[category]
+        added = (len(spec["templates"]) - n_templates, len(spec["freeform"]) - n_free)
+        assert added == V5_EXTENDED.get(category, (0, 0)), category
+    new_units = defaultdict(set)
+    for r in rows:
+        if _unit_version(r["template"]) == 5:
+            new_units[r["category"]].add(r["split"])
+    assert set(new_units) == set(V5_EXTENDED)
+    assert all(splits == set(SPLITS) for splits in new_units.values()), new_units
+
+
+def test_v5_harassment_templates_have_fewer_fillings(rows: list[dict]) -> None:
+    rows_of = Counter(
+        r["template"] for r in rows if _unit_version(r["template"]) == 5 and "/ff" not in r["template"]
+    )
+    for template, n in rows_of.items():
+        harassment = CATEGORIES[template.split("/")[0]]["harassment"]
+        assert n == (4 if harassment else 6), template
