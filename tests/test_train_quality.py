@@ -91,8 +91,8 @@ def test_training_time_and_size_are_recorded(trained) -> None:
 # Regression floors for the harassment head (issue 3). They are set a little below what the
 # default model reaches today, NOT at the issue's bars (0.90 held-out seed accuracy, every
 # functionality >= 0.80), which it does not reach yet; see the issue's closing note.
-FUNCTIONAL_FLOOR = 0.55
-SEED_TEST_ACCURACY_FLOOR = 0.75
+FUNCTIONAL_FLOOR = 0.60
+SEED_TEST_ACCURACY_FLOOR = 0.82
 
 
 def test_functional_suite_floors(trained) -> None:
