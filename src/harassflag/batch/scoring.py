@@ -1,9 +1,11 @@
 """Score one chunk of messages with the model's own methods and shape the output columns.
 
-This is the only place batch touches the model: `model.score_matrix` and `model.decide` (the two
-steps of `model.score`, the same path as the API, without a Score object per message) and
-`model.explain_batch` for the flagged messages' top terms. The chunk is handled column by column
-(C-level list and Counter operations); only flagged messages get per-message Python work.
+This is the only place batch touches the model: `model.token_ids`, `model.score_ids` and
+`model.decide` (the steps of `model.score`, the same path as the API, without a Score object per
+message) and `model.explain_ids` for the flagged messages' top terms, from the token ids the chunk
+was scored from (what `model.explain_batch` gives, without tokenising those messages again). The
+chunk is handled column by column (C-level list and Counter operations); only flagged messages get
+per-message Python work.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from .messages import Message
 from .stats import TOP_EXAMPLES, ChunkStats
@@ -31,13 +35,16 @@ class ScoreOptions:
     queue: bool = False
 
 
-def _explain_head(scores: list[float], cats: list[bool], heads: tuple[str, ...],
-                  flag_heads: tuple[str, ...]) -> str:
-    """The head a flagged message is explained by: its highest-scoring positive flagging head."""
+def _explain_heads(probs: np.ndarray, cats: np.ndarray, heads: tuple[str, ...],
+                   flag_heads: tuple[str, ...]) -> list[str]:
+    """The head each flagged message (rows of `probs`, `cats`) is explained by: its highest-scoring
+    positive flagging head (the first in `flag_heads` of equals)."""
     pos = {h: j for j, h in enumerate(heads)}
-    positive = [h for h in flag_heads if h in pos and cats[pos[h]]] or [
-        h for h in flag_heads if h in pos] or list(heads)
-    return max(positive, key=lambda h: scores[pos[h]])
+    cols = [pos[h] for h in flag_heads if h in pos]
+    if not cols or not len(probs):  # nothing can be flagged without a flagging head
+        return [heads[int(j)] for j in np.argmax(probs, axis=1)] if len(probs) else []
+    scores = np.where(cats[:, cols], probs[:, cols], -np.inf)  # a flagged row has a positive one
+    return [heads[cols[j]] for j in np.argmax(scores, axis=1).tolist()]
 
 
 def _days(timestamps: list[str]) -> list[str]:
@@ -67,7 +74,8 @@ def score_chunk(
     """Encoded output for `messages` and the chunk's statistics."""
     texts = [m.text for m in messages]
     # model.score's own steps (score_matrix, then decide), without a Score object per message
-    probs = model.score_matrix(texts)
+    tok = model.token_ids(texts)
+    probs = model.score_ids(tok)
     cats_arr, flagged_arr = model.decide(probs)
     model_heads = tuple(model.heads)
     head_pos = {h: j for j, h in enumerate(model_heads)}
@@ -77,21 +85,17 @@ def score_chunk(
     flagged_idx = [i for i, f in enumerate(all_flagged) if f]
     score_cols: dict[str, list[float]] = {h: probs[:, head_pos[h]].tolist() for h in heads}
 
-    # Explanations for flagged messages only, grouped by the head that flagged them.
-    f_scores: list[list[float]] = probs[flagged_idx].tolist()
-    f_cats: list[list[bool]] = cats_arr[flagged_idx].tolist()
-    heads_of = {
-        i: _explain_head(s, c, model_heads, flag_heads)
-        for i, s, c in zip(flagged_idx, f_scores, f_cats)
-    }
+    # Explanations for flagged messages only, each by the head that flagged it.
+    f_probs = probs[flagged_idx]
+    f_cats_arr = cats_arr[flagged_idx]
+    f_scores: list[list[float]] = f_probs.tolist()
+    f_cats: list[list[bool]] = f_cats_arr.tolist()
+    f_heads = _explain_heads(f_probs, f_cats_arr, model_heads, flag_heads)
+    heads_of = dict(zip(flagged_idx, f_heads))
     explanations: dict[int, list] = {}
-    if opts.explain_top > 0:
-        by_head: dict[str, list[int]] = {}
-        for i, head in heads_of.items():
-            by_head.setdefault(head, []).append(i)
-        for head, idx in by_head.items():
-            spans = model.explain_batch([texts[i] for i in idx], head=head, top=opts.explain_top)
-            explanations.update(zip(idx, spans))
+    if opts.explain_top > 0 and flagged_idx:
+        spans = model.explain_ids(texts, tok, flagged_idx, f_heads, top=opts.explain_top)
+        explanations.update(zip(flagged_idx, spans))
 
     ids = [m.id for m in messages]
     channels = [m.channel for m in messages]
