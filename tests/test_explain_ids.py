@@ -6,7 +6,8 @@ import pytest
 
 from harassflag import HEADS, load_model
 from harassflag.spans import token_spans
-from harassflag.text import normalize_text
+from harassflag.model import WINDOW_TOKENS
+from harassflag.text import normalize_text, token_strings
 
 TRICKY = [
     "sam you are an idiot",
@@ -51,13 +52,21 @@ def test_token_spans_equal_normalize_text_spans(texts) -> None:
 
 
 @pytest.mark.parametrize("top", [1, 5])
-def test_explain_ids_equals_explain_for_every_head(model, texts, top) -> None:
+@pytest.mark.parametrize("scored", [False, True], ids=["ids only", "after score_ids"])
+@pytest.mark.parametrize("long", [False, True], ids=["short", "with long"])
+def test_explain_ids_equals_explain_for_every_head(model, texts, top, scored, long) -> None:
+    """Explained from the token ids alone, or from the rows `score_ids` made and kept."""
+    if not long:
+        texts = [t for t in texts if len(token_strings(t)) <= WINDOW_TOKENS]
     tok = model.token_ids(texts)
+    if scored:
+        model.score_ids(tok)
+        assert tok.flat is not None
     rows = list(range(len(texts)))
     heads = [HEADS[i % len(HEADS)] for i in rows]  # one batch, mixed heads
     got = model.explain_ids(texts, tok, rows, heads, top=top)
     assert any(got), "the tiny model explains some of these"
-    assert any(len(t.split()) > 64 and g for t, g in zip(texts, got)), "long messages are covered"
+    assert not long or any(len(t.split()) > 64 and g for t, g in zip(texts, got)), "long ones covered"
     for text, head, spans in zip(texts, heads, got):
         assert spans == model.explain(text, head=head, top=top), (head, text)
 

@@ -52,13 +52,17 @@ _make_span = partial(tuple.__new__, Span)
 """Span from a (term, start, end, weight) tuple, without NamedTuple's Python-level __new__."""
 
 
-class TokenIds(NamedTuple):
+@dataclass(slots=True)
+class TokenIds:
     """A batch's token ids (`TokenFeaturizer.ids_of_texts`): every token in order, tokens per message,
     and the unseen-token table the ids refer to."""
 
     ids: np.ndarray
     lengths: np.ndarray
     table: UnseenTokens
+    flat: tuple[sp.csr_matrix, sp.csr_matrix] | None = None
+    """Counts and TF-IDF rows of the messages scored whole (long ones: empty rows), which
+    `score_ids` keeps so that `explain_ids` does not compute them again."""
 
 
 @dataclass
@@ -222,15 +226,20 @@ class Model:
 
     def score_ids(self, tok: TokenIds) -> np.ndarray:
         """`score_matrix` of the messages `tok` holds the token ids of (`token_ids`)."""
-        tids, lengths, table = tok
+        tids, lengths, table = tok.ids, tok.lengths, tok.table
         if not lengths.size:
             return np.zeros((0, len(self.heads)))
         fz = self.featurizer
         long = lengths > WINDOW_TOKENS
+        if long.any():  # long messages: each head's maximum over their windows; the rest flat
+            counts = fz._counts_ids(tids[~np.repeat(long, lengths)], np.where(long, 0, lengths), table)
+        else:
+            counts = fz._counts_ids(tids, lengths, table)
+        X = fz.weight(counts)  # (a copy: the counts stay, for explanations)
+        tok.flat = (counts, X)
+        out = self._probs(X)
         if not long.any():
-            return self._probs(fz.transform_ids(tids, lengths, table))
-        # long messages: each head's maximum over their windows; the rest in one flat pass
-        out = self._probs(fz.transform_ids(tids[~np.repeat(long, lengths)], np.where(long, 0, lengths), table))
+            return out
         long_ids = np.flatnonzero(long).tolist()
         pieces, owner, _ = self._segment_pieces(tok, long_ids)
         X = fz.transform_ids(np.concatenate(pieces), np.array([p.size for p in pieces]), table)
@@ -243,7 +252,7 @@ class Model:
     def _segment_pieces(tok: TokenIds, rows: list[int]) -> tuple[list[np.ndarray], list[int], list[int]]:
         """The token ids of every segment of messages `rows` of `tok`, with the index in `rows` and
         the first token position of each."""
-        tids, lengths, table = tok
+        tids, lengths, table = tok.ids, tok.lengths, tok.table
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         end_ids = table.ids(sorted(SENTENCE_ENDS))
         pieces: list[np.ndarray] = []
@@ -328,7 +337,8 @@ class Model:
         counts = fz._counts(rows)
         pos, fid, row_of = fz.token_feature_pairs(rows)
         out: list[list[Span]] = [[] for _ in texts]
-        for i, k, w in zip(*self._top_tokens(counts, pos, fid, row_of, np.array([len(r) for r in rows]), h, top)):
+        top_tokens = self._top_tokens(counts, fz.weight(counts), pos, fid, row_of, np.array([len(r) for r in rows]), h, top)
+        for i, k, w in zip(*top_tokens):
             tt = tokenized[i]
             start, end = tt.original_span(tt.tokens[chosen[i][0] + k])
             out[i].append(Span(texts[i][start:end], start, end, w))
@@ -352,7 +362,7 @@ class Model:
             return []
         h = np.array([self._head_pos[x] for x in heads], dtype=np.int64)
         fz = self.featurizer
-        tids, lengths, table = tok
+        tids, lengths, table = tok.ids, tok.lengths, tok.table
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         rows_arr = np.asarray(rows, dtype=np.int64)
         seg_first = np.zeros(len(rows), dtype=np.int64)  # explained segment: first token, length
@@ -372,9 +382,13 @@ class Model:
         offsets = np.concatenate([[0], np.cumsum(seg_len)[:-1]])
         at = np.repeat(starts[rows_arr] + seg_first - offsets, seg_len) + np.arange(total)
         chosen = tids[at]
-        counts = fz._counts_ids(chosen, seg_len, table)
+        if tok.flat is not None and not long:  # the rows scoring made (each row stands alone)
+            counts, x = tok.flat[0][rows_arr], tok.flat[1][rows_arr]
+        else:
+            counts = fz._counts_ids(chosen, seg_len, table)
+            x = fz.weight(counts)
         pos, fid, row_of = fz.token_feature_pairs_ids(chosen, seg_len, table)
-        picked_row, k, weights = self._top_tokens(counts, pos, fid, row_of, seg_len, h, top)
+        picked_row, k, weights = self._top_tokens(counts, x, pos, fid, row_of, seg_len, h, top)
         # by row (picked rows come sorted): the token positions in the message, the weights
         at_row = np.asarray(picked_row, dtype=np.int64)
         positions = (seg_first[at_row] + np.asarray(k, dtype=np.int64)).tolist()
@@ -390,8 +404,8 @@ class Model:
         return out
 
     def _top_tokens(
-        self, counts, pos: np.ndarray, fid: np.ndarray, row_of: np.ndarray, row_len: np.ndarray,
-        h: int | np.ndarray, top: int,
+        self, counts: sp.csr_matrix, x: sp.csr_matrix, pos: np.ndarray, fid: np.ndarray,
+        row_of: np.ndarray, row_len: np.ndarray, h: int | np.ndarray, top: int,
     ) -> tuple[list[int], list[int], list[float]]:
         """The `top` tokens of each row that pushed head `h` (one per row, or one for all) up most:
         (row, token index in the row, weight) as Python ints and floats, by row, weight down, position.
@@ -400,10 +414,9 @@ class Model:
         `token_feature_pairs`), of the feature's TF-IDF value times the head's weight, shared
         between the feature's occurrences in the row.
         """
-        x = self.featurizer.weight(counts)  # same sparsity structure as counts
-        head = h if np.ndim(h) == 0 else np.repeat(h, np.diff(x.indptr))
+        head = h if np.ndim(h) == 0 else np.repeat(h, np.diff(x.indptr))  # x: weight(counts)
         share = sp.csr_matrix(
-            (x.data.astype(np.float64) * self._coef[x.indices, head] / counts.data, x.indices, x.indptr),
+            (x.data.astype(np.float64) * self._coef[x.indices, head] / counts.data, x.indices.copy(), x.indptr),
             shape=x.shape)
         share.sort_indices()  # (row, feature) look-ups below: a binary search within the row
         contrib = np.bincount(pos, weights=np.asarray(share[row_of[pos], fid]).ravel(), minlength=row_of.size)
