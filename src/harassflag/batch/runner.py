@@ -28,9 +28,9 @@ import orjson
 
 from ..errors import HarassflagError
 from .errors_log import ErrorLog
-from .messages import Message, from_columns, to_columns
+from .messages import Message, to_columns
 from .readers import ByteProgress, ReadContext, ReaderOptions, detect_format, read_messages
-from .scoring import ScoreOptions, score_chunk
+from .scoring import ScoreOptions, score_chunk, score_columns
 from .stats import BatchStats, ChunkStats
 from .writer import OutputSink, atomic_write, columns, output_kind
 
@@ -118,7 +118,7 @@ def _init_worker(model_dir: str | None) -> None:
 def _score_in_worker(
     columns: tuple[list, ...], opts: ScoreOptions, chunk_no: int
 ) -> tuple[Any, ChunkStats]:
-    return score_chunk(_MODEL, from_columns(columns), opts, chunk_no)
+    return score_columns(_MODEL, columns, opts, chunk_no)
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .messages import Message
+from .messages import FIELDS, Message, to_columns
 from .stats import TOP_EXAMPLES, ChunkStats
 from .writer import encode_columns
 
@@ -53,10 +53,10 @@ def _days(timestamps: list[str]) -> list[str]:
     return [t[:10] if match(t) else "" for t in timestamps]
 
 
-def _count_stats(stats: ChunkStats, messages: list[Message], channels: list[str],
+def _count_stats(stats: ChunkStats, targets: list[tuple[str, ...]], channels: list[str],
                  authors: list[str], days: list[str], flagged_idx: list[int]) -> None:
     """Totals and per-key counters of the chunk (Counter.update over lists: C loops)."""
-    stats.scored = len(messages)
+    stats.scored = len(channels)
     stats.flagged = len(flagged_idx)
     stats.channel_total.update(channels)
     stats.author_total.update(authors)
@@ -65,14 +65,23 @@ def _count_stats(stats: ChunkStats, messages: list[Message], channels: list[str]
     stats.author_flagged.update([authors[i] for i in flagged_idx])
     stats.day_flagged.update(filter(None, [days[i] for i in flagged_idx]))
     for i in flagged_idx:
-        stats.target_flagged.update(messages[i].targets)
+        stats.target_flagged.update(targets[i])
 
 
 def score_chunk(
     model: Any, messages: list[Message], opts: ScoreOptions, chunk_no: int
 ) -> tuple[Any, ChunkStats]:
     """Encoded output for `messages` and the chunk's statistics."""
-    texts = [m.text for m in messages]
+    return score_columns(model, to_columns(messages), opts, chunk_no)
+
+
+def score_columns(
+    model: Any, columns: tuple[list, ...], opts: ScoreOptions, chunk_no: int
+) -> tuple[Any, ChunkStats]:
+    """`score_chunk` of a chunk given as `to_columns` made it (what worker processes receive)."""
+    col = dict(zip(FIELDS, columns))
+    ids, channels, authors, timestamps = col["id"], col["channel"], col["author"], col["timestamp"]
+    texts, sources, lines, targets = col["text"], col["source"], col["line"], col["targets"]
     # model.score's own steps (score_matrix, then decide), without a Score object per message
     tok = model.token_ids(texts)
     probs = model.score_ids(tok)
@@ -97,30 +106,25 @@ def score_chunk(
         spans = model.explain_ids(texts, tok, flagged_idx, f_heads, top=opts.explain_top)
         explanations.update(zip(flagged_idx, spans))
 
-    ids = [m.id for m in messages]
-    channels = [m.channel for m in messages]
-    authors = [m.author for m in messages]
-    timestamps = [m.timestamp for m in messages]
     days = _days(timestamps)
     stats = ChunkStats()
-    _count_stats(stats, messages, channels, authors, days, flagged_idx)
+    _count_stats(stats, targets, channels, authors, days, flagged_idx)
 
     # The chunk's strongest flagged messages (by their explained head's score, then position):
     # only these become examples, the rest would be dropped by the merge anyway.
     head_score = {i: s[head_pos[heads_of[i]]] for i, s in zip(flagged_idx, f_scores)}
     top = sorted(flagged_idx, key=lambda i: (-head_score[i], i))[:TOP_EXAMPLES]
     for i in top:
-        m = messages[i]
         stats.examples.append(
             {
                 "score": head_score[i],
                 "head": heads_of[i],
                 "order": [chunk_no, i],
-                "id": m.id,
-                "channel": m.channel,
-                "author": m.author,
-                "timestamp": m.timestamp,
-                "text": None if opts.no_text else m.text,
+                "id": ids[i],
+                "channel": channels[i],
+                "author": authors[i],
+                "timestamp": timestamps[i],
+                "text": None if opts.no_text else texts[i],
                 "spans": [
                     [sp.term, int(sp.start), int(sp.end), float(sp.weight)]
                     for sp in explanations.get(i, [])
@@ -129,11 +133,10 @@ def score_chunk(
         )
     if opts.queue:
         for i, s, c in zip(flagged_idx, f_scores, f_cats):
-            m = messages[i]
             stats.queue_items.append(
                 {
-                    "external_id": f"{m.source}#{m.id}",
-                    "text": m.text,
+                    "external_id": f"{sources[i]}#{ids[i]}",
+                    "text": texts[i],
                     "scores": dict(zip(model_heads, s)),
                     "categories": dict(zip(model_heads, c)),
                     "spans": [
@@ -145,13 +148,13 @@ def score_chunk(
                         }
                         for sp in explanations.get(i, [])
                     ],
-                    "channel": m.channel or None,
-                    "author": m.author or None,
+                    "channel": channels[i] or None,
+                    "author": authors[i] or None,
                 }
             )
 
     no_expl: list = []
-    explanation: list[list] = [no_expl] * len(messages)  # the Spans; the writer keeps term, weight
+    explanation: list[list] = [no_expl] * len(ids)  # the Spans; the writer keeps term, weight
     for i, spans in explanations.items():
         explanation[i] = spans
     data: dict[str, list] = {
@@ -161,9 +164,9 @@ def score_chunk(
         "timestamp": timestamps,
         "flagged": all_flagged,
         "explanation": explanation,
-        "targets": [m.targets for m in messages],
-        "source": [m.source for m in messages],
-        "line": [m.line for m in messages],
+        "targets": targets,
+        "source": sources,
+        "line": lines,
     }
     if not opts.no_text:
         data["text"] = texts
