@@ -21,6 +21,8 @@ from .stats import TOP_EXAMPLES, ChunkStats
 from .writer import encode_columns
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_ALL_DAYS = re.compile(r"(?:\d{4}-\d{2}-\d{2}\n)*\d{4}-\d{2}-\d{2}")
+"""Every line a day: each of those first ten characters matched `_DAY` (which takes exactly ten)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ def _explain_heads(probs: np.ndarray, cats: np.ndarray, heads: tuple[str, ...],
 
 def _days(timestamps: list[str]) -> list[str]:
     """The YYYY-MM-DD day of each timestamp that starts with one ('' otherwise)."""
+    firsts = [t[:10] for t in timestamps]
+    if _ALL_DAYS.fullmatch("\n".join(firsts)) is not None:  # the usual case: one C-level match
+        return firsts
     match = _DAY.match
     return [t[:10] if match(t) else "" for t in timestamps]
 
