@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import pairwise
 from typing import NamedTuple
 
 import numpy as np
@@ -62,7 +63,7 @@ class TokenIds:
     table: UnseenTokens
     flat: tuple[sp.csr_matrix, sp.csr_matrix] | None = None
     """Counts and TF-IDF rows of the messages scored whole (long ones: empty rows), which
-    `score_ids` keeps so that `explain_ids` does not compute them again."""
+    `score_ids(..., keep_rows=True)` keeps so that `explain_ids` does not compute them again."""
 
 
 @dataclass
@@ -224,8 +225,9 @@ class Model:
         """Probabilities, shape (n, n_heads) in `heads` order."""
         return self.score_ids(self.token_ids(texts))
 
-    def score_ids(self, tok: TokenIds) -> np.ndarray:
-        """`score_matrix` of the messages `tok` holds the token ids of (`token_ids`)."""
+    def score_ids(self, tok: TokenIds, keep_rows: bool = False) -> np.ndarray:
+        """`score_matrix` of the messages `tok` holds the token ids of (`token_ids`); with
+        `keep_rows`, their feature rows stay in `tok.flat` for `explain_ids`."""
         tids, lengths, table = tok.ids, tok.lengths, tok.table
         if not lengths.size:
             return np.zeros((0, len(self.heads)))
@@ -235,8 +237,9 @@ class Model:
             counts = fz._counts_ids(tids[~np.repeat(long, lengths)], np.where(long, 0, lengths), table)
         else:
             counts = fz._counts_ids(tids, lengths, table)
-        X = fz.weight(counts)  # (a copy: the counts stay, for explanations)
-        tok.flat = (counts, X)
+        X = fz.weight(counts, copy=keep_rows)  # (a copy keeps the counts, for explanations)
+        if keep_rows:
+            tok.flat = (counts, X)
         out = self._probs(X)
         if not long.any():
             return out
@@ -337,18 +340,20 @@ class Model:
         counts = fz._counts(rows)
         pos, fid, row_of = fz.token_feature_pairs(rows)
         out: list[list[Span]] = [[] for _ in texts]
-        top_tokens = self._top_tokens(counts, fz.weight(counts), pos, fid, row_of, np.array([len(r) for r in rows]), h, top)
-        for i, k, w in zip(*top_tokens):
+        lens = np.array([len(r) for r in rows])
+        for i, k, w in zip(*self._top_tokens(counts, fz.weight(counts), pos, fid, row_of, lens, h, top)):
             tt = tokenized[i]
             start, end = tt.original_span(tt.tokens[chosen[i][0] + k])
             out[i].append(Span(texts[i][start:end], start, end, w))
         return out
 
     def explain_ids(
-        self, texts: Sequence[str], tok: TokenIds, rows: Sequence[int], heads: Sequence[str], top: int = 5
+        self, texts: Sequence[str], tok: TokenIds, rows: Sequence[int], heads: Sequence[str],
+        top: int = 5,
     ) -> list[list[Span]]:
         """`explain_batch` of `texts[i]` by `heads[k]` for each `i = rows[k]`, from the batch's token
-        ids (`token_ids(texts)`) rather than tokenising those messages again.
+        ids (`tok = token_ids(texts)`, and the rows `score_ids(tok, keep_rows=True)` kept, if any)
+        rather than tokenising those messages again.
 
         Same spans, terms and weights as `explain_batch` (a test compares them on real messages).
         """
@@ -357,7 +362,7 @@ class Model:
             raise ValueError(f"{len(rows)} rows but {len(heads)} heads")
         unknown = set(heads) - set(self._head_pos)
         if unknown:
-            raise ValueError(f"unknown head {sorted(unknown)[0]!r}; heads: {', '.join(self.heads)}")
+            raise ValueError(f"unknown head {min(unknown)!r}; heads: {', '.join(self.heads)}")
         if not rows:
             return []
         h = np.array([self._head_pos[x] for x in heads], dtype=np.int64)
@@ -395,12 +400,13 @@ class Model:
         bounds = np.flatnonzero(np.diff(at_row, prepend=-1, append=len(rows))).tolist()
         out: list[list[Span]] = [[] for _ in rows]
         make = _make_span
-        for a, b in zip(bounds, bounds[1:]):
+        for a, b in pairwise(bounds):
             r = picked_row[a]
             text = texts[rows[r]]
             spans = token_spans(text[:MAX_SCORED_CHARS] if len(text) > MAX_SCORED_CHARS else text,
                                 positions[a:b])
-            out[r] = list(map(make, [(text[s:e], s, e, w) for (s, e), w in zip(spans, weights[a:b])]))
+            out[r] = list(map(make, [(text[s:e], s, e, w)
+                                     for (s, e), w in zip(spans, weights[a:b])]))
         return out
 
     def _top_tokens(
@@ -415,11 +421,13 @@ class Model:
         between the feature's occurrences in the row.
         """
         head = h if np.ndim(h) == 0 else np.repeat(h, np.diff(x.indptr))  # x: weight(counts)
-        share = sp.csr_matrix(
-            (x.data.astype(np.float64) * self._coef[x.indices, head] / counts.data, x.indices.copy(), x.indptr),
-            shape=x.shape)
+        # each feature's contribution to the row's log-odds, shared between its occurrences
+        data = x.data.astype(np.float64) * self._coef[x.indices, head] / counts.data
+        share = sp.csr_matrix((data, x.indices.copy(), x.indptr), shape=x.shape)
         share.sort_indices()  # (row, feature) look-ups below: a binary search within the row
-        contrib = np.bincount(pos, weights=np.asarray(share[row_of[pos], fid]).ravel(), minlength=row_of.size)
+        at_pairs = np.asarray(share[row_of[pos], fid]).ravel()
+        contrib = np.bincount(pos, weights=at_pairs, minlength=row_of.size)
+        # the strongest positive tokens of each row: by row, weight (as reported) down, position
         first = np.concatenate([[0], np.cumsum(row_len)])
         cand = np.flatnonzero(contrib > 0)
         cand = cand[np.lexsort((cand, -np.round(contrib[cand], 4), row_of[cand]))]

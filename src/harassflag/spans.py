@@ -15,7 +15,6 @@ from itertools import accumulate
 
 from .text import _SPANS, _WS_CHUNK_RE, SPACED_RE, clean_text, normalize_text
 
-
 _PLUS_ONE = (1).__add__
 
 

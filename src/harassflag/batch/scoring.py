@@ -89,7 +89,7 @@ def score_columns(
     texts, sources, lines, targets = col["text"], col["source"], col["line"], col["targets"]
     # model.score's own steps (score_matrix, then decide), without a Score object per message
     tok = model.token_ids(texts)
-    probs = model.score_ids(tok)
+    probs = model.score_ids(tok, keep_rows=opts.explain_top > 0)
     cats_arr, flagged_arr = model.decide(probs)
     model_heads = tuple(model.heads)
     head_pos = {h: j for j, h in enumerate(model_heads)}

@@ -98,7 +98,8 @@ def read_jsonl(path: Path, ctx: ReadContext) -> Iterator[Message]:
             channel = get(channel_f) if channel_f else None
             author = get(author_f) if author_f else None
             stamp = get(time_f) if time_f else None
-            if not exact and not {type(text), type(ident), type(channel), type(author), type(stamp)} <= same:
+            kinds = {type(text), type(ident), type(channel), type(author), type(stamp)}
+            if not exact and not kinds <= same:
                 obj = _parse_line(raw, source, lineno, ctx)  # as json reads it
                 if obj is None:
                     continue
