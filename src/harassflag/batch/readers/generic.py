@@ -114,15 +114,15 @@ def read_jsonl(path: Path, ctx: ReadContext) -> Iterator[Message]:
             if not text.strip():
                 ctx.errors.skip("empty text")
                 continue
-            yield Message(
-                as_str(ident) if id_f else str(lineno),
-                as_str(channel) if channel_f else "",
-                as_str(author) if author_f else "",
-                as_str(stamp) if time_f else "",
+            yield Message(  # positional, and as_str only for values that are not str: cheaper
+                (ident if type(ident) is str else as_str(ident)) if id_f else str(lineno),
+                (channel if type(channel) is str else as_str(channel)) if channel_f else "",
+                (author if type(author) is str else as_str(author)) if author_f else "",
+                (stamp if type(stamp) is str else as_str(stamp)) if time_f else "",
                 text,
                 source,
                 lineno,
-            )  # positional (id, channel, author, timestamp, text, source, line): cheaper per row
+            )  # (id, channel, author, timestamp, text, source, line)
 
 
 def read_csv(path: Path, ctx: ReadContext) -> Iterator[Message]:
