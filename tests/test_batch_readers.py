@@ -255,3 +255,41 @@ def test_truncated_discord_export_keeps_what_was_read(tmp_path: Path) -> None:
     msgs, log = read(p, "discord")
     assert [m.id for m in msgs] == ["1100000000000000002", "1100000000000000003"]
     assert log.count == 1
+
+
+def test_jsonl_values_read_as_the_standard_json_module_reads_them(tmp_path: Path) -> None:
+    """Lines are parsed with orjson, but where it reads JSON otherwise (huge integers, NaN, lone
+    surrogates, floats, nested values) the result and error wording are the json module's."""
+    src = tmp_path / "odd.jsonl"
+    src.write_bytes(
+        b'{"id": 12345678901234567890123, "text": "a"}\n'
+        b'{"id": 1.5, "text": "b"}\n'
+        b'{"id": NaN, "author": Infinity, "text": "c"}\n'
+        b'{"id": "x", "channel": {"n": 1e400, "m": 12345678901234567890123}, "text": "d"}\n'
+        b'{"id": "y", "text": "\\ud83d\\ude00 ok"}\n'
+        b'{"id": "z", "text": "lone \\ud800"}\n'
+        b"12345678901234567890123\n"
+        b'{"id": true, "text": "e"}\n'
+        b'{"text": 5}\n'
+        b"\n"
+        b'{"id": 9007199254740993, "timestamp": 2.0, "text": "f"}\n'
+        b'{"id": "w", "text": "g", "unused": 1e400}\n'
+        b'{"id": "v", "text": "h"} trailing\n'
+        b'{"id": "u", "channel": {"n": 1.0}, "author": "bob", "timestamp": "t", "text": "i"}\n'
+        b'{"id": 2.5, "channel": "c", "author": ["bo", 1], "timestamp": "t", "text": "j"}\n'
+    )
+    msgs, log = read(src, "jsonl")
+    assert [(m.id, m.channel, m.author, m.timestamp, m.text, m.line) for m in msgs] == [
+        ("12345678901234567890123", "", "", "", "a", 1),
+        ("1.5", "", "", "", "b", 2),
+        ("nan", "", "inf", "", "c", 3),
+        ("x", "{'n': inf, 'm': 12345678901234567890123}", "", "", "d", 4),
+        ("y", "", "", "", "\U0001f600 ok", 5),
+        ("z", "", "", "", "lone \ud800", 6),
+        ("True", "", "", "", "e", 8),
+        ("9007199254740993", "", "", "2.0", "f", 11),
+        ("w", "", "", "", "g", 12),
+        ("u", "{'n': 1.0}", "bob", "t", "i", 14),
+        ("2.5", "c", "['bo', 1]", "t", "j", 15),
+    ]
+    assert log.count == 3  # line 7 (not an object), 9 (text not a string), 13 (trailing data)

@@ -37,10 +37,11 @@ def batch_cmd(src: Path, out: Path, model: Path, *extra: str) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("ext, jobs", [("jsonl", "2"), ("parquet", "1")])
+@pytest.mark.parametrize("ext, jobs, every", [("jsonl", "2", "0.05"), ("parquet", "1", "0")])
 def test_sigkill_then_resume_equals_uninterrupted(
-    tmp_path: Path, tiny_model_dir: Path, ext: str, jobs: str
+    tmp_path: Path, tiny_model_dir: Path, ext: str, jobs: str, every: str
 ) -> None:
+    """Checkpoints every `every` seconds (the default, a second, would let this small run finish)."""
     src = tmp_path / "in.jsonl"
     make_jsonl(src, 15_000, bad_every=500)
     reference = tmp_path / f"reference.{ext}"
@@ -51,7 +52,7 @@ def test_sigkill_then_resume_equals_uninterrupted(
     out = tmp_path / f"out.{ext}"
     checkpoint = out.with_name(out.name + ".checkpoint.json")
     proc = subprocess.Popen(
-        batch_cmd(src, out, tiny_model_dir, "--jobs", jobs),
+        batch_cmd(src, out, tiny_model_dir, "--jobs", jobs, "--checkpoint-every", every),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

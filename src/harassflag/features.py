@@ -456,9 +456,14 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         Summed per row, these are exactly `_counts` without the global flags (a test checks it).
         """
         flat, lengths = self._flatten(X)
-        doc_of = np.repeat(np.arange(len(lengths)), lengths)
         table = self._unseen()
-        tids = table.ids(flat)
+        return self.token_feature_pairs_ids(table.ids(flat), lengths, table)
+
+    def token_feature_pairs_ids(
+        self, tids: np.ndarray, lengths: np.ndarray, table: UnseenTokens
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`token_feature_pairs` of documents given as token ids (`ids_of_texts`) and tokens per document."""
+        doc_of = np.repeat(np.arange(len(lengths)), lengths)
         known = tids < self.n_types_
         S = self.type_static_
         kpos = np.flatnonzero(known)

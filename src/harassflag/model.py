@@ -7,13 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import pairwise
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
 
 from .features import TokenFeaturizer
 from .heads import DEFAULT_FLAG_HEADS, HEADS
+from .lookup import UnseenTokens
+from .spans import token_spans
 from .text import TextNormalizer, normalize_text
 
 WINDOW_TOKENS = 64
@@ -45,6 +50,23 @@ class Span(NamedTuple):
     start: int
     end: int
     weight: float
+
+
+_make_span = partial(tuple.__new__, Span)
+"""Span from a (term, start, end, weight) tuple, without NamedTuple's Python-level __new__."""
+
+
+@dataclass(slots=True)
+class TokenIds:
+    """A batch's token ids (`TokenFeaturizer.ids_of_texts`): every token in order, tokens per message,
+    and the unseen-token table the ids refer to."""
+
+    ids: np.ndarray
+    lengths: np.ndarray
+    table: UnseenTokens
+    flat: tuple[sp.csr_matrix, sp.csr_matrix] | None = None
+    """Counts and TF-IDF rows of the messages scored whole (long ones: empty rows), which
+    `score_ids(..., keep_rows=True)` keeps so that `explain_ids` does not compute them again."""
 
 
 @dataclass
@@ -234,24 +256,41 @@ class Model:
     # -- scoring --------------------------------------------------------------------------------
     def decision_rows(self, token_rows: list[list[str]]) -> np.ndarray:
         """Raw log-odds per row (token lists) and head, before calibration."""
-        X = self.featurizer.transform(token_rows)
+        return self._decision(self.featurizer.transform(token_rows))
+
+    def _decision(self, X) -> np.ndarray:
+        """Raw log-odds of TF-IDF rows, per head."""
         return np.asarray(X @ self._coef, dtype=np.float64) + self.weights.intercept
 
     def calibrate(self, z: np.ndarray) -> np.ndarray:
         """Log-odds -> calibrated probabilities (Platt scaling fitted on validation data)."""
         return _sigmoid(z * self.weights.calib_a + self.weights.calib_b)
 
+    def token_ids(self, texts: Sequence[str]) -> TokenIds:
+        """The token ids messages are scored from (each read up to MAX_SCORED_CHARS characters)."""
+        texts = _check_texts(texts)
+        return TokenIds(*self.featurizer.ids_of_texts(
+            [t if len(t) <= MAX_SCORED_CHARS else t[:MAX_SCORED_CHARS] for t in texts]))
+
     def score_matrix(self, texts: Sequence[str]) -> np.ndarray:
         """Probabilities, shape (n, n_heads) in `heads` order."""
-        texts = _check_texts(texts)
-        if not texts:
+        return self.score_ids(self.token_ids(texts))
+
+    def score_ids(self, tok: TokenIds, keep_rows: bool = False) -> np.ndarray:
+        """`score_matrix` of the messages `tok` holds the token ids of (`token_ids`); with
+        `keep_rows`, their feature rows stay in `tok.flat` for `explain_ids`."""
+        tids, lengths, table = tok.ids, tok.lengths, tok.table
+        if not lengths.size:
             return np.zeros((0, len(self.heads)))
         fz = self.featurizer
-        tids, lengths, table = fz.ids_of_texts(
-            [t if len(t) <= MAX_SCORED_CHARS else t[:MAX_SCORED_CHARS] for t in texts])
+        n = lengths.size
         long = lengths > WINDOW_TOKENS
         if not long.any():
-            return self._probs(fz.transform_ids(tids, lengths, table))
+            counts = fz._counts_ids(tids, lengths, table)
+            X = fz.weight(counts, copy=keep_rows)  # (a copy keeps the counts, for explanations)
+            if keep_rows:
+                tok.flat = (counts, X)
+            return self._probs(X)
         # long messages: each head's maximum over their segments, scored in one pass with the rest
         # (rows: the short messages, then every segment of the long ones)
         in_long = np.repeat(long, lengths)
@@ -263,16 +302,38 @@ class Model:
             keep = kind = np.arange(starts.size)
         size = (stops - starts)[keep]
         pos = np.repeat(starts[keep] - np.cumsum(size) + size, size) + np.arange(int(size.sum()))
-        probs = self._probs(fz.transform_ids(np.concatenate([tids[~in_long], long_tids[pos]]),
-                                             np.concatenate([np.where(long, 0, lengths), size]), table))
-        out = probs[: len(texts)]
-        seg_probs = probs[len(texts) :][kind]
+        counts = fz._counts_ids(np.concatenate([tids[~in_long], long_tids[pos]]),
+                                np.concatenate([np.where(long, 0, lengths), size]), table)
+        X = fz.weight(counts, copy=keep_rows)
+        if keep_rows:  # the messages' own rows (a long message's is empty: it is explained by segment)
+            tok.flat = (counts[:n], X[:n])
+        probs = self._probs(X)
+        out = probs[:n]
+        seg_probs = probs[n:][kind]
         out[long] = np.maximum.reduceat(seg_probs, np.searchsorted(owner, np.arange(int(long.sum()))), axis=0)
         return out
 
+    @staticmethod
+    def _segment_pieces(tok: TokenIds, rows: list[int]) -> tuple[list[np.ndarray], list[int], list[int]]:
+        """The token ids of every segment of messages `rows` of `tok`, with the index in `rows` and
+        the first token position of each."""
+        tids, lengths, table = tok.ids, tok.lengths, tok.table
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        end_ids = table.ids(sorted(SENTENCE_ENDS))
+        pieces: list[np.ndarray] = []
+        owner: list[int] = []
+        first: list[int] = []
+        for k, i in enumerate(rows):
+            ids = tids[starts[i] : starts[i] + lengths[i]]
+            for a, b in segments_at(np.isin(ids, end_ids).tolist()):
+                pieces.append(ids[a:b])
+                owner.append(k)
+                first.append(a)
+        return pieces, owner, first
+
     def _probs(self, X) -> np.ndarray:
         """Calibrated probabilities of TF-IDF rows."""
-        return self.calibrate(np.asarray(X @ self._coef, dtype=np.float64) + self.weights.intercept)
+        return self.calibrate(self._decision(X))
 
     def decide(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-head decisions and the flag, from a probability matrix."""
@@ -339,34 +400,103 @@ class Model:
         fz = self.featurizer
         rows = [row for _, row in chosen]
         counts = fz._counts(rows)
-        x = fz.weight(counts)  # same sparsity structure as counts
-        n_feat = x.shape[1]
-        # each feature's contribution to the row's log-odds, shared between its occurrences
-        entry_row = np.repeat(np.arange(x.shape[0], dtype=np.int64), np.diff(x.indptr))
-        entry_key = entry_row * n_feat + x.indices
-        order = np.argsort(entry_key, kind="stable")
-        entry_key = entry_key[order]
-        share = (x.data.astype(np.float64) * self._coef[x.indices, h] / counts.data)[order]
         pos, fid, row_of = fz.token_feature_pairs(rows)
-        at = np.searchsorted(entry_key, row_of[pos] * n_feat + fid)
-        contrib = np.bincount(pos, weights=share[at], minlength=row_of.size)
+        out: list[list[Span]] = [[] for _ in texts]
+        lens = np.array([len(r) for r in rows])
+        for i, k, w in zip(*self._top_tokens(counts, fz.weight(counts), pos, fid, row_of, lens, h, top)):
+            tt = tokenized[i]
+            start, end = tt.original_span(tt.tokens[chosen[i][0] + k])
+            out[i].append(Span(texts[i][start:end], start, end, w))
+        return out
+
+    def explain_ids(
+        self, texts: Sequence[str], tok: TokenIds, rows: Sequence[int], heads: Sequence[str],
+        top: int = 5,
+    ) -> list[list[Span]]:
+        """`explain_batch` of `texts[i]` by `heads[k]` for each `i = rows[k]`, from the batch's token
+        ids (`tok = token_ids(texts)`, and the rows `score_ids(tok, keep_rows=True)` kept, if any)
+        rather than tokenising those messages again.
+
+        Same spans, terms and weights as `explain_batch` (a test compares them on real messages).
+        """
+        rows = list(rows)
+        if len(heads) != len(rows):
+            raise ValueError(f"{len(rows)} rows but {len(heads)} heads")
+        unknown = set(heads) - set(self._head_pos)
+        if unknown:
+            raise ValueError(f"unknown head {min(unknown)!r}; heads: {', '.join(self.heads)}")
+        if not rows:
+            return []
+        h = np.array([self._head_pos[x] for x in heads], dtype=np.int64)
+        fz = self.featurizer
+        tids, lengths, table = tok.ids, tok.lengths, tok.table
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        rows_arr = np.asarray(rows, dtype=np.int64)
+        seg_first = np.zeros(len(rows), dtype=np.int64)  # explained segment: first token, length
+        seg_len = lengths[rows_arr].copy()
+        long = np.flatnonzero(seg_len > WINDOW_TOKENS).tolist()
+        if long:  # explained on their highest-scoring segment for their head (the first of equals)
+            pieces, owner, first = self._segment_pieces(tok, rows_arr[long].tolist())
+            X = fz.transform_ids(np.concatenate(pieces), np.array([p.size for p in pieces]), table)
+            z = self._decision(X)[np.arange(len(pieces)), h[np.array(long)[owner]]]
+            best: dict[int, tuple[float, int, int]] = {}
+            for k, zi, a, p in zip(owner, z.tolist(), first, pieces):
+                if k not in best or zi > best[k][0]:
+                    best[k] = (zi, a, p.size)
+            for k, (_, a, n) in best.items():
+                seg_first[long[k]], seg_len[long[k]] = a, n
+        total = int(seg_len.sum())
+        offsets = np.concatenate([[0], np.cumsum(seg_len)[:-1]])
+        at = np.repeat(starts[rows_arr] + seg_first - offsets, seg_len) + np.arange(total)
+        chosen = tids[at]
+        if tok.flat is not None and not long:  # the rows scoring made (each row stands alone)
+            counts, x = tok.flat[0][rows_arr], tok.flat[1][rows_arr]
+        else:
+            counts = fz._counts_ids(chosen, seg_len, table)
+            x = fz.weight(counts)
+        pos, fid, row_of = fz.token_feature_pairs_ids(chosen, seg_len, table)
+        picked_row, k, weights = self._top_tokens(counts, x, pos, fid, row_of, seg_len, h, top)
+        # by row (picked rows come sorted): the token positions in the message, the weights
+        at_row = np.asarray(picked_row, dtype=np.int64)
+        positions = (seg_first[at_row] + np.asarray(k, dtype=np.int64)).tolist()
+        bounds = np.flatnonzero(np.diff(at_row, prepend=-1, append=len(rows))).tolist()
+        out: list[list[Span]] = [[] for _ in rows]
+        make = _make_span
+        for a, b in pairwise(bounds):
+            r = picked_row[a]
+            text = texts[rows[r]]
+            spans = token_spans(text[:MAX_SCORED_CHARS] if len(text) > MAX_SCORED_CHARS else text,
+                                positions[a:b])
+            out[r] = list(map(make, [(text[s:e], s, e, w)
+                                     for (s, e), w in zip(spans, weights[a:b])]))
+        return out
+
+    def _top_tokens(
+        self, counts: sp.csr_matrix, x: sp.csr_matrix, pos: np.ndarray, fid: np.ndarray,
+        row_of: np.ndarray, row_len: np.ndarray, h: int | np.ndarray, top: int,
+    ) -> tuple[list[int], list[int], list[float]]:
+        """The `top` tokens of each row that pushed head `h` (one per row, or one for all) up most:
+        (row, token index in the row, weight) as Python ints and floats, by row, weight down, position.
+
+        A token's weight is the sum, over the features it produces (`pos`, `fid`: from
+        `token_feature_pairs`), of the feature's TF-IDF value times the head's weight, shared
+        between the feature's occurrences in the row.
+        """
+        head = h if np.ndim(h) == 0 else np.repeat(h, np.diff(x.indptr))  # x: weight(counts)
+        # each feature's contribution to the row's log-odds, shared between its occurrences
+        data = x.data.astype(np.float64) * self._coef[x.indices, head] / counts.data
+        share = sp.csr_matrix((data, x.indices.copy(), x.indptr), shape=x.shape)
+        share.sort_indices()  # (row, feature) look-ups below: a binary search within the row
+        at_pairs = np.asarray(share[row_of[pos], fid]).ravel()
+        contrib = np.bincount(pos, weights=at_pairs, minlength=row_of.size)
         # the strongest positive tokens of each row: by row, weight (as reported) down, position
-        first = np.concatenate([[0], np.cumsum([len(r) for r in rows])])
+        first = np.concatenate([[0], np.cumsum(row_len)])
         cand = np.flatnonzero(contrib > 0)
         cand = cand[np.lexsort((cand, -np.round(contrib[cand], 4), row_of[cand]))]
         rank = np.arange(cand.size) - np.searchsorted(row_of[cand], row_of[cand])
         picked = cand[rank < top]
         picked_row = row_of[picked]
-        # per picked token: its row, its index in the row's explained segment, its weight (as
-        # Python ints and floats, so the loop below does no numpy scalar work)
-        out: list[list[Span]] = [[] for _ in texts]
-        for i, k, w in zip(
-            picked_row.tolist(), (picked - first[picked_row]).tolist(), rounded(contrib[picked], 4)
-        ):
-            tt = tokenized[i]
-            start, end = tt.original_span(tt.tokens[chosen[i][0] + k])
-            out[i].append(Span(texts[i][start:end], start, end, w))
-        return out
+        return picked_row.tolist(), (picked - first[picked_row]).tolist(), rounded(contrib[picked], 4)
 
     def __repr__(self) -> str:
         return f"Model(name={self.name!r}, version={self.version!r}, sha256={self.sha256[:12]!r})"

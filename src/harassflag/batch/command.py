@@ -9,7 +9,7 @@ import click
 
 from ..errors import BadInputError
 from .readers import FORMATS, ReaderOptions
-from .runner import BatchConfig, BatchSummary, run_batch
+from .runner import CHECKPOINT_SECONDS, BatchConfig, BatchSummary, run_batch
 
 
 def _summary_lines(s: BatchSummary) -> list[str]:
@@ -137,7 +137,14 @@ FIELD_HELP = (
     type=click.IntRange(1, 1_000_000),
     default=2000,
     show_default=True,
-    help="Messages per chunk (checkpoint granularity).",
+    help="Messages per chunk (the scoring unit; checkpoints fall between chunks).",
+)
+@click.option(
+    "--checkpoint-every",
+    type=click.FloatRange(0, None),
+    default=CHECKPOINT_SECONDS,
+    show_default=True,
+    help="Seconds between resume checkpoints (0: after every chunk); each one syncs the output.",
 )
 @click.option("--engine", type=click.Choice(("local", "spark")), default="local", show_default=True,
               help="Score here, or on Apache Spark (jsonl/csv/parquet; pip install 'harassflag[spark]').")
@@ -164,6 +171,7 @@ def batch(
     progress: str,
     explain_top: int,
     chunk_size: int,
+    checkpoint_every: float,
     engine: str,
     master: str | None,
     partition_by: str | None,
@@ -205,6 +213,7 @@ def batch(
         strict=strict,
         report=report,
         chunk_size=chunk_size,
+        checkpoint_seconds=checkpoint_every,
         explain_top=explain_top,
         progress=progress,
         queue=queue,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 
 @dataclass(slots=True)
@@ -26,11 +27,10 @@ FIELDS = tuple(Message.__dataclass_fields__)
 """Message's fields, in order."""
 
 
+_GETTERS = tuple(map(attrgetter, FIELDS))
+
+
 def to_columns(messages: list[Message]) -> tuple[list, ...]:
-    """A chunk as one list per field: pickles several times faster than the Message objects."""
-    return tuple([getattr(m, name) for m in messages] for name in FIELDS)
-
-
-def from_columns(columns: tuple[list, ...]) -> list[Message]:
-    """The chunk `to_columns` was made from."""
-    return list(map(Message, *columns))
+    """A chunk as one list per field (FIELDS order): what scoring reads, and it pickles several
+    times faster than the Message objects."""
+    return tuple([list(map(get, messages)) for get in _GETTERS])

@@ -1,10 +1,11 @@
 """The batch run: read → chunk → score (1..N processes, order kept) → write, with checkpoints.
 
-Resume protocol: after each chunk the output and the errors sidecar are fsynced, then a
-checkpoint records (messages consumed from the input stream, output bytes or Parquet parts, errors
-and sidecar bytes at that point, aggregates). `--resume` truncates both files back to the
-checkpoint, re-reads the input skipping the messages already consumed, and carries on. Readers are
-deterministic, so the finished output equals an uninterrupted run.
+Resume protocol: after a chunk, at most every `checkpoint_seconds` (syncing costs milliseconds
+each time), the output and the errors sidecar are fsynced, then a checkpoint records (messages
+consumed from the input stream, output bytes or Parquet parts, errors and sidecar bytes at that
+point, aggregates). `--resume` truncates both files back to the checkpoint, re-reads the input
+skipping the messages already consumed, and carries on. Readers are deterministic, so the finished
+output equals an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import multiprocessing
 import os
 import sys
+import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -26,12 +28,14 @@ import orjson
 
 from ..errors import HarassflagError
 from .errors_log import ErrorLog
-from .messages import Message, from_columns, to_columns
+from .messages import Message, to_columns
 from .readers import ByteProgress, ReadContext, ReaderOptions, detect_format, read_messages
-from .scoring import ScoreOptions, score_chunk
+from .scoring import ScoreOptions, score_chunk, score_columns
 from .stats import BatchStats, ChunkStats
 from .writer import OutputSink, atomic_write, columns, output_kind
 
+CHECKPOINT_SECONDS = 1.0
+"""Default time between checkpoints: a killed run redoes at most about this much work."""
 CHECKPOINT_VERSION = 2
 """2: JSONL rows are compact (orjson); a version-1 checkpoint is refused, not continued in another
 format."""
@@ -58,6 +62,8 @@ class BatchConfig:
     strict: bool = False
     report: Path | None = None
     chunk_size: int = 2000
+    checkpoint_seconds: float = CHECKPOINT_SECONDS
+    """Write a checkpoint after a chunk when this long has passed since the last (0: every chunk)."""
     explain_top: int = 5
     progress: str = "auto"
     show_errors: int = 10
@@ -112,7 +118,7 @@ def _init_worker(model_dir: str | None) -> None:
 def _score_in_worker(
     columns: tuple[list, ...], opts: ScoreOptions, chunk_no: int
 ) -> tuple[Any, ChunkStats]:
-    return score_chunk(_MODEL, from_columns(columns), opts, chunk_no)
+    return score_columns(_MODEL, columns, opts, chunk_no)
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -279,9 +285,12 @@ def run_batch(
         kind, tuple(cols), config.no_text, config.only_flagged, config.explain_top, config.queue
     )
 
+    last_checkpoint = time.monotonic()
+
     def commit(payload: Any, chunk_stats: ChunkStats, cut: dict[str, int]) -> None:
         nonlocal chunk_no
         nonlocal queued
+        nonlocal last_checkpoint
         sink.write(payload)
         if queue is not None and chunk_stats.queue_items:
             queued += _enqueue(
@@ -289,6 +298,11 @@ def run_batch(
             )
         stats.merge(chunk_stats)
         chunk_no += 1
+        now = time.monotonic()
+        if now - last_checkpoint < config.checkpoint_seconds:
+            progress.update(cut["position"], cut["done_bytes"], resumed_from)
+            return
+        last_checkpoint = now
         out_bytes = sink.sync()
         errors.sync()
         record = {

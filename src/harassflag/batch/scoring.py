@@ -1,9 +1,11 @@
 """Score one chunk of messages with the model's own methods and shape the output columns.
 
-This is the only place batch touches the model: `model.score_matrix` and `model.decide` (the two
-steps of `model.score`, the same path as the API, without a Score object per message) and
-`model.explain_batch` for the flagged messages' top terms. The chunk is handled column by column
-(C-level list and Counter operations); only flagged messages get per-message Python work.
+This is the only place batch touches the model: `model.token_ids`, `model.score_ids` and
+`model.decide` (the steps of `model.score`, the same path as the API, without a Score object per
+message) and `model.explain_ids` for the flagged messages' top terms, from the token ids the chunk
+was scored from (what `model.explain_batch` gives, without tokenising those messages again). The
+chunk is handled column by column (C-level list and Counter operations); only flagged messages get
+per-message Python work.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .messages import Message
+import numpy as np
+
+from .messages import FIELDS, Message, to_columns
 from .stats import TOP_EXAMPLES, ChunkStats
 from .writer import encode_columns
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_ALL_DAYS = re.compile(r"(?:\d{4}-\d{2}-\d{2}\n)*\d{4}-\d{2}-\d{2}")
+"""Every line a day: each of those first ten characters matched `_DAY` (which takes exactly ten)."""
 
 
 @dataclass(frozen=True)
@@ -31,25 +37,31 @@ class ScoreOptions:
     queue: bool = False
 
 
-def _explain_head(scores: list[float], cats: list[bool], heads: tuple[str, ...],
-                  flag_heads: tuple[str, ...]) -> str:
-    """The head a flagged message is explained by: its highest-scoring positive flagging head."""
+def _explain_heads(probs: np.ndarray, cats: np.ndarray, heads: tuple[str, ...],
+                   flag_heads: tuple[str, ...]) -> list[str]:
+    """The head each flagged message (rows of `probs`, `cats`) is explained by: its highest-scoring
+    positive flagging head (the first in `flag_heads` of equals)."""
     pos = {h: j for j, h in enumerate(heads)}
-    positive = [h for h in flag_heads if h in pos and cats[pos[h]]] or [
-        h for h in flag_heads if h in pos] or list(heads)
-    return max(positive, key=lambda h: scores[pos[h]])
+    cols = [pos[h] for h in flag_heads if h in pos]
+    if not cols or not len(probs):  # nothing can be flagged without a flagging head
+        return [heads[int(j)] for j in np.argmax(probs, axis=1)] if len(probs) else []
+    scores = np.where(cats[:, cols], probs[:, cols], -np.inf)  # a flagged row has a positive one
+    return [heads[cols[j]] for j in np.argmax(scores, axis=1).tolist()]
 
 
 def _days(timestamps: list[str]) -> list[str]:
     """The YYYY-MM-DD day of each timestamp that starts with one ('' otherwise)."""
+    firsts = [t[:10] for t in timestamps]
+    if _ALL_DAYS.fullmatch("\n".join(firsts)) is not None:  # the usual case: one C-level match
+        return firsts
     match = _DAY.match
     return [t[:10] if match(t) else "" for t in timestamps]
 
 
-def _count_stats(stats: ChunkStats, messages: list[Message], channels: list[str],
+def _count_stats(stats: ChunkStats, targets: list[tuple[str, ...]], channels: list[str],
                  authors: list[str], days: list[str], flagged_idx: list[int]) -> None:
     """Totals and per-key counters of the chunk (Counter.update over lists: C loops)."""
-    stats.scored = len(messages)
+    stats.scored = len(channels)
     stats.flagged = len(flagged_idx)
     stats.channel_total.update(channels)
     stats.author_total.update(authors)
@@ -58,16 +70,26 @@ def _count_stats(stats: ChunkStats, messages: list[Message], channels: list[str]
     stats.author_flagged.update([authors[i] for i in flagged_idx])
     stats.day_flagged.update(filter(None, [days[i] for i in flagged_idx]))
     for i in flagged_idx:
-        stats.target_flagged.update(messages[i].targets)
+        stats.target_flagged.update(targets[i])
 
 
 def score_chunk(
     model: Any, messages: list[Message], opts: ScoreOptions, chunk_no: int
 ) -> tuple[Any, ChunkStats]:
     """Encoded output for `messages` and the chunk's statistics."""
-    texts = [m.text for m in messages]
+    return score_columns(model, to_columns(messages), opts, chunk_no)
+
+
+def score_columns(
+    model: Any, columns: tuple[list, ...], opts: ScoreOptions, chunk_no: int
+) -> tuple[Any, ChunkStats]:
+    """`score_chunk` of a chunk given as `to_columns` made it (what worker processes receive)."""
+    col = dict(zip(FIELDS, columns))
+    ids, channels, authors, timestamps = col["id"], col["channel"], col["author"], col["timestamp"]
+    texts, sources, lines, targets = col["text"], col["source"], col["line"], col["targets"]
     # model.score's own steps (score_matrix, then decide), without a Score object per message
-    probs = model.score_matrix(texts)
+    tok = model.token_ids(texts)
+    probs = model.score_ids(tok, keep_rows=opts.explain_top > 0)
     cats_arr, flagged_arr = model.decide(probs)
     model_heads = tuple(model.heads)
     head_pos = {h: j for j, h in enumerate(model_heads)}
@@ -77,46 +99,37 @@ def score_chunk(
     flagged_idx = [i for i, f in enumerate(all_flagged) if f]
     score_cols: dict[str, list[float]] = {h: probs[:, head_pos[h]].tolist() for h in heads}
 
-    # Explanations for flagged messages only, grouped by the head that flagged them.
-    f_scores: list[list[float]] = probs[flagged_idx].tolist()
-    f_cats: list[list[bool]] = cats_arr[flagged_idx].tolist()
-    heads_of = {
-        i: _explain_head(s, c, model_heads, flag_heads)
-        for i, s, c in zip(flagged_idx, f_scores, f_cats)
-    }
+    # Explanations for flagged messages only, each by the head that flagged it.
+    f_probs = probs[flagged_idx]
+    f_cats_arr = cats_arr[flagged_idx]
+    f_scores: list[list[float]] = f_probs.tolist()
+    f_cats: list[list[bool]] = f_cats_arr.tolist()
+    f_heads = _explain_heads(f_probs, f_cats_arr, model_heads, flag_heads)
+    heads_of = dict(zip(flagged_idx, f_heads))
     explanations: dict[int, list] = {}
-    if opts.explain_top > 0:
-        by_head: dict[str, list[int]] = {}
-        for i, head in heads_of.items():
-            by_head.setdefault(head, []).append(i)
-        for head, idx in by_head.items():
-            spans = model.explain_batch([texts[i] for i in idx], head=head, top=opts.explain_top)
-            explanations.update(zip(idx, spans))
+    if opts.explain_top > 0 and flagged_idx:
+        spans = model.explain_ids(texts, tok, flagged_idx, f_heads, top=opts.explain_top)
+        explanations.update(zip(flagged_idx, spans))
 
-    ids = [m.id for m in messages]
-    channels = [m.channel for m in messages]
-    authors = [m.author for m in messages]
-    timestamps = [m.timestamp for m in messages]
     days = _days(timestamps)
     stats = ChunkStats()
-    _count_stats(stats, messages, channels, authors, days, flagged_idx)
+    _count_stats(stats, targets, channels, authors, days, flagged_idx)
 
     # The chunk's strongest flagged messages (by their explained head's score, then position):
     # only these become examples, the rest would be dropped by the merge anyway.
     head_score = {i: s[head_pos[heads_of[i]]] for i, s in zip(flagged_idx, f_scores)}
     top = sorted(flagged_idx, key=lambda i: (-head_score[i], i))[:TOP_EXAMPLES]
     for i in top:
-        m = messages[i]
         stats.examples.append(
             {
                 "score": head_score[i],
                 "head": heads_of[i],
                 "order": [chunk_no, i],
-                "id": m.id,
-                "channel": m.channel,
-                "author": m.author,
-                "timestamp": m.timestamp,
-                "text": None if opts.no_text else m.text,
+                "id": ids[i],
+                "channel": channels[i],
+                "author": authors[i],
+                "timestamp": timestamps[i],
+                "text": None if opts.no_text else texts[i],
                 "spans": [
                     [sp.term, int(sp.start), int(sp.end), float(sp.weight)]
                     for sp in explanations.get(i, [])
@@ -125,11 +138,10 @@ def score_chunk(
         )
     if opts.queue:
         for i, s, c in zip(flagged_idx, f_scores, f_cats):
-            m = messages[i]
             stats.queue_items.append(
                 {
-                    "external_id": f"{m.source}#{m.id}",
-                    "text": m.text,
+                    "external_id": f"{sources[i]}#{ids[i]}",
+                    "text": texts[i],
                     "scores": dict(zip(model_heads, s)),
                     "categories": dict(zip(model_heads, c)),
                     "spans": [
@@ -141,13 +153,13 @@ def score_chunk(
                         }
                         for sp in explanations.get(i, [])
                     ],
-                    "channel": m.channel or None,
-                    "author": m.author or None,
+                    "channel": channels[i] or None,
+                    "author": authors[i] or None,
                 }
             )
 
     no_expl: list = []
-    explanation: list[list] = [no_expl] * len(messages)  # the Spans; the writer keeps term, weight
+    explanation: list[list] = [no_expl] * len(ids)  # the Spans; the writer keeps term, weight
     for i, spans in explanations.items():
         explanation[i] = spans
     data: dict[str, list] = {
@@ -157,9 +169,9 @@ def score_chunk(
         "timestamp": timestamps,
         "flagged": all_flagged,
         "explanation": explanation,
-        "targets": [m.targets for m in messages],
-        "source": [m.source for m in messages],
-        "line": [m.line for m in messages],
+        "targets": targets,
+        "source": sources,
+        "line": lines,
     }
     if not opts.no_text:
         data["text"] = texts

@@ -56,12 +56,14 @@ def explanation_terms(spans: Sequence[Any]) -> list[tuple[str, float]]:
     return [(sp.term, round(float(sp.weight), 6)) for sp in spans]
 
 
-def _explanation_objects(explanation: list[Sequence[Any]]) -> list[list[dict]]:
-    """Each row's explanation Spans as [{"term", "weight"}, ...] (JSONL, Parquet)."""
-    return [
-        [{"term": t, "weight": w} for t, w in explanation_terms(spans)] if spans else []
-        for spans in explanation
-    ]
+def _explanation_objects(explanation: list[Sequence[Any]]) -> list[Sequence[Any]]:
+    """Each row's explanation Spans as [{"term", "weight"}, ...] (JSONL, Parquet): the pairs of
+    `explanation_terms`; rows without spans keep their empty list."""
+    out = explanation.copy()
+    for i, spans in enumerate(explanation):
+        if spans:
+            out[i] = [{"term": sp.term, "weight": round(float(sp.weight), 6)} for sp in spans]
+    return out
 
 
 def encode_columns(kind: str, data: dict[str, list], cols: list[str]) -> Any:

@@ -42,8 +42,14 @@ def invalid_field(m: Message) -> str | None:
     """The first field of `m` that cannot be written as UTF-8 (a lone surrogate, e.g. from a JSON
     "\\ud800" escape), or None."""
     fields = (m.text, m.id, m.channel, m.author, m.timestamp, *m.targets)
-    if "".join(fields).isascii():  # the usual case, in one C call
+    joined = "".join(fields)
+    if joined.isascii():  # the usual case, in one C call
         return None
+    try:  # emoji and other text: one encode (a surrogate stays lone when joined to another)
+        joined.encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        pass
     names = ("text", "id", "channel", "author", "timestamp")
     for name, value in zip(names, fields):
         if has_undecodable(value):

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
+
 from ..errors_log import InputFileError
 from ..messages import Message
 from .base import (
@@ -36,31 +38,53 @@ def _fields(names: list[str], ctx: ReadContext) -> tuple[str | None, ...]:
     )
 
 
+_SAME_IN_BOTH = frozenset({str, int, bool, type(None)})
+"""Types of values orjson reads exactly as json does (orjson reads integers beyond 64 bits as
+floats, and nested values may hold such numbers)."""
+
+
+def _parse_line(raw: bytes, source: str, lineno: int, ctx: ReadContext) -> dict | None:
+    """A line's JSON object with the standard library's json (None: blank, or bad and logged)."""
+    if not raw.strip():
+        return None
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        ctx.errors.error(source, lineno, f"undecodable bytes (not UTF-8) at byte {exc.start}")
+        return None
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        ctx.errors.error(source, lineno, f"malformed JSON: {exc.msg} (column {exc.colno})")
+        return None
+    if not isinstance(obj, dict):
+        ctx.errors.error(source, lineno, f"expected a JSON object, got {type(obj).__name__}")
+        return None
+    return obj
+
+
 def read_jsonl(path: Path, ctx: ReadContext) -> Iterator[Message]:
-    """One JSON object per line; blank lines ignored, bad lines logged and skipped."""
+    """One JSON object per line; blank lines ignored, bad lines logged and skipped.
+
+    Lines are parsed with orjson; a line it refuses (blank, bad, or JSON it reads otherwise, such as
+    NaN or lone surrogates), or whose fields it may read differently (a float, nested value or huge
+    integer), goes through the standard library's json, so results and error messages are json's.
+    """
     source = str(path)
     fields_of: dict[tuple[str, ...], tuple[str | None, ...]] = {}  # exports repeat one key layout
+    loads = orjson.loads
+    same = _SAME_IN_BOTH
     with open_binary(path, ctx.progress) as f:
         for lineno, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
             try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                ctx.errors.error(
-                    source, lineno, f"undecodable bytes (not UTF-8) at byte {exc.start}"
-                )
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                ctx.errors.error(source, lineno, f"malformed JSON: {exc.msg} (column {exc.colno})")
-                continue
-            if not isinstance(obj, dict):
-                ctx.errors.error(
-                    source, lineno, f"expected a JSON object, got {type(obj).__name__}"
-                )
-                continue
+                obj = loads(raw)
+            except orjson.JSONDecodeError:
+                obj = None
+            exact = type(obj) is not dict
+            if exact:  # not an object to orjson: json decides (and words the error)
+                obj = _parse_line(raw, source, lineno, ctx)
+                if obj is None:
+                    continue
             keys = tuple(obj)
             found = fields_of.get(keys)
             if found is None:
@@ -68,7 +92,18 @@ def read_jsonl(path: Path, ctx: ReadContext) -> Iterator[Message]:
                     fields_of.clear()
                 found = fields_of[keys] = _fields(list(keys), ctx)
             text_f, id_f, author_f, channel_f, time_f = found
-            text = obj.get(text_f) if text_f else None
+            get = obj.get
+            text = get(text_f) if text_f else None
+            ident = get(id_f) if id_f else None
+            channel = get(channel_f) if channel_f else None
+            author = get(author_f) if author_f else None
+            stamp = get(time_f) if time_f else None
+            kinds = {type(text), type(ident), type(channel), type(author), type(stamp)}
+            if not exact and not kinds <= same:
+                obj = _parse_line(raw, source, lineno, ctx)  # as json reads it
+                if obj is None:
+                    continue
+                text, ident, author, channel, stamp = (obj.get(k) if k else None for k in found)
             if text_f is None or text is None:
                 wanted = ctx.options.text_field or "text"
                 ctx.errors.error(source, lineno, f"missing text field {wanted!r}")
@@ -79,15 +114,15 @@ def read_jsonl(path: Path, ctx: ReadContext) -> Iterator[Message]:
             if not text.strip():
                 ctx.errors.skip("empty text")
                 continue
-            yield Message(
-                as_str(obj.get(id_f)) if id_f else str(lineno),
-                as_str(obj.get(channel_f)) if channel_f else "",
-                as_str(obj.get(author_f)) if author_f else "",
-                as_str(obj.get(time_f)) if time_f else "",
+            yield Message(  # positional, and as_str only for values that are not str: cheaper
+                (ident if type(ident) is str else as_str(ident)) if id_f else str(lineno),
+                (channel if type(channel) is str else as_str(channel)) if channel_f else "",
+                (author if type(author) is str else as_str(author)) if author_f else "",
+                (stamp if type(stamp) is str else as_str(stamp)) if time_f else "",
                 text,
                 source,
                 lineno,
-            )  # positional (id, channel, author, timestamp, text, source, line): cheaper per row
+            )  # (id, channel, author, timestamp, text, source, line)
 
 
 def read_csv(path: Path, ctx: ReadContext) -> Iterator[Message]:
