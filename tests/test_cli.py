@@ -240,6 +240,20 @@ def test_evaluate_without_anything_to_evaluate_is_a_usage_error(tiny_model_dir, 
     assert r.returncode != 0 and "Traceback" not in r.stderr
 
 
+def test_python_dash_m_runs_the_same_cli(tiny_model_dir) -> None:
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "harassflag", "score", "--model", str(tiny_model_dir), "--json",
+                        "you are an idiot"], capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 0, r.stderr
+    from harassflag import load_model
+
+    assert json.loads(r.stdout)["scores"] == load_model(tiny_model_dir).score("you are an idiot")[0].scores
+    bad = subprocess.run([sys.executable, "-m", "harassflag", "score", "--model", "/nonexistent/model", "x"],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+
+
 def test_console_script_scores_like_the_library(tiny_model_dir) -> None:
     r = run("score", "--model", str(tiny_model_dir), "--json", "you are an idiot")
     from harassflag import load_model
