@@ -100,6 +100,11 @@ def _check_texts(texts: str | Sequence[str]) -> list[str]:
     return out
 
 
+def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The positions start, start + 1, ... of every (start, size) range, one range after the other."""
+    return np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+
+
 def segments(tokens: list[str]) -> list[tuple[int, int]]:
     """(start, end) token ranges a message is scored in: itself, or its sentences when it is long."""
     return segments_at([tok in SENTENCE_ENDS for tok in tokens])
@@ -301,7 +306,7 @@ class Model:
         else:
             keep = kind = np.arange(starts.size)
         size = (stops - starts)[keep]
-        pos = np.repeat(starts[keep] - np.cumsum(size) + size, size) + np.arange(int(size.sum()))
+        pos = _ranges(starts[keep], size)
         counts = fz._counts_ids(np.concatenate([tids[~in_long], long_tids[pos]]),
                                 np.concatenate([np.where(long, 0, lengths), size]), table)
         X = fz.weight(counts, copy=keep_rows)
@@ -314,22 +319,15 @@ class Model:
         return out
 
     @staticmethod
-    def _segment_pieces(tok: TokenIds, rows: list[int]) -> tuple[list[np.ndarray], list[int], list[int]]:
-        """The token ids of every segment of messages `rows` of `tok`, with the index in `rows` and
-        the first token position of each."""
+    def _segments_of(tok: TokenIds, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every segment of messages `rows` of `tok` (`segment_bounds`): their token ids one after
+        the other, their sizes, the index in `rows` of their message and their first position in it."""
         tids, lengths, table = tok.ids, tok.lengths, tok.table
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        end_ids = table.ids(sorted(SENTENCE_ENDS))
-        pieces: list[np.ndarray] = []
-        owner: list[int] = []
-        first: list[int] = []
-        for k, i in enumerate(rows):
-            ids = tids[starts[i] : starts[i] + lengths[i]]
-            for a, b in segments_at(np.isin(ids, end_ids).tolist()):
-                pieces.append(ids[a:b])
-                owner.append(k)
-                first.append(a)
-        return pieces, owner, first
+        n = lengths[rows]
+        sub = tids[_ranges((np.cumsum(lengths) - lengths)[rows], n)]
+        starts, stops, owner = segment_bounds(np.isin(sub, table.ids(sorted(SENTENCE_ENDS))), n)
+        size = stops - starts
+        return sub[_ranges(starts, size)], size, owner, starts - (np.cumsum(n) - n)[owner]
 
     def _probs(self, X) -> np.ndarray:
         """Calibrated probabilities of TF-IDF rows."""
@@ -436,18 +434,16 @@ class Model:
         seg_len = lengths[rows_arr].copy()
         long = np.flatnonzero(seg_len > WINDOW_TOKENS).tolist()
         if long:  # explained on their highest-scoring segment for their head (the first of equals)
-            pieces, owner, first = self._segment_pieces(tok, rows_arr[long].tolist())
-            X = fz.transform_ids(np.concatenate(pieces), np.array([p.size for p in pieces]), table)
-            z = self._decision(X)[np.arange(len(pieces)), h[np.array(long)[owner]]]
+            seg_ids, size, owner, first = self._segments_of(tok, rows_arr[long])
+            X = fz.transform_ids(seg_ids, size, table)
+            z = self._decision(X)[np.arange(size.size), h[np.array(long)[owner]]]
             best: dict[int, tuple[float, int, int]] = {}
-            for k, zi, a, p in zip(owner, z.tolist(), first, pieces):
+            for k, zi, a, n in zip(owner.tolist(), z.tolist(), first.tolist(), size.tolist()):
                 if k not in best or zi > best[k][0]:
-                    best[k] = (zi, a, p.size)
+                    best[k] = (zi, a, n)
             for k, (_, a, n) in best.items():
                 seg_first[long[k]], seg_len[long[k]] = a, n
-        total = int(seg_len.sum())
-        offsets = np.concatenate([[0], np.cumsum(seg_len)[:-1]])
-        at = np.repeat(starts[rows_arr] + seg_first - offsets, seg_len) + np.arange(total)
+        at = _ranges(starts[rows_arr] + seg_first, seg_len)
         chosen = tids[at]
         if tok.flat is not None and not long:  # the rows scoring made (each row stands alone)
             counts, x = tok.flat[0][rows_arr], tok.flat[1][rows_arr]
