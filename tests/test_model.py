@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import synthetic_set
-from harassflag import HEADS, Score, Span, load_model
+from harassflag import HEADS, Score, Span, features, load_model
 from harassflag.artifact import save_model
 from harassflag.model import (SEGMENT_STRIDE, SEGMENT_TOKENS, WINDOW_TOKENS, distinct_segments,
                              segment_bounds, segments_at, windows)
@@ -472,18 +473,61 @@ def _weight_entry_by_entry(fz, counts):
     return X
 
 
+def _probs_of_rows(model, X) -> np.ndarray:
+    """Probabilities of TF-IDF rows the plain way: a float64 product with the heads' weights."""
+    return model.calibrate(np.asarray(X @ model._coef.astype(np.float64)) + model.weights.intercept)
+
+
+def _tweets(shared_datasets, n: int) -> list[str]:
+    path = shared_datasets / "tweeteval" / "offensive" / "train_text.txt"
+    texts = path.read_text(encoding="utf-8").splitlines()
+    return texts[:n] + [" ".join(texts[:300]), ""]
+
+
 def test_weighting_in_two_passes_scores_as_the_plain_formula(model, shared_datasets) -> None:
     """`weight` folds the row norm into one factor per row and family; on 10,000 tweets (and long
     messages' windows) the scores are those of the step-by-step formula within 1e-6."""
-    texts = (shared_datasets / "tweeteval" / "offensive" / "train_text.txt").read_text(encoding="utf-8").splitlines()
-    texts = texts[:10_000] + [" ".join(texts[:300]), ""]
+    texts = _tweets(shared_datasets, 10_000)
     fz = model.featurizer
     counts = fz._counts_ids(*fz.ids_of_texts(texts))
     assert counts.data.max() > 1  # repeated features (sublinear tf) are among them
-    fast = model._probs(fz.weight(counts))
-    plain = model._probs(_weight_entry_by_entry(fz, counts))
+    fast = _probs_of_rows(model, fz.weight(counts))
+    plain = _probs_of_rows(model, _weight_entry_by_entry(fz, counts))
     assert np.abs(fast - plain).max() <= 1e-6
     assert np.abs(fz.weight(counts).data - _weight_entry_by_entry(fz, counts).data).max() <= 1e-6
+
+
+def test_the_compiled_kernel_is_built() -> None:
+    """`pip install` compiles the scoring kernel (without a C compiler numpy would do its work)."""
+    if features._tfidf_dot is None and os.environ.get("HARASSFLAG_NO_SKIP") != "1":
+        pytest.skip("harassflag._tfidf_dot is not built here")
+    assert features._tfidf_dot is not None
+
+
+def test_scores_are_those_of_the_tfidf_rows_within_1e_6(model, shared_datasets) -> None:
+    """Scoring (compiled kernel: counts, weights and product without building the rows) gives the
+    scores of `weight` followed by the product, on 10,000 tweets and long messages' windows."""
+    texts = _tweets(shared_datasets, 10_000)
+    fz = model.featurizer
+    tok = model.token_ids(texts)
+    scores = model.score_ids(tok, keep_rows=True)
+    whole = tok.lengths <= WINDOW_TOKENS
+    counts = fz._counts_ids(tok.ids, tok.lengths, tok.table)
+    assert whole.sum() > 9_000 and not whole[-2] and counts.data.max() > 1
+    plain = _probs_of_rows(model, fz.weight(counts))
+    assert np.abs(scores[whole] - plain[whole]).max() <= 1e-6
+    long_rows = model.featurizer.weight(fz._counts(windows(token_strings(texts[-2]))))
+    assert np.abs(scores[-2] - _probs_of_rows(model, long_rows).max(axis=0)).max() <= 1e-6
+    # the rows kept for explanations are those rows
+    assert np.abs(tok.flat[1][whole].toarray() - fz.weight(counts)[whole].toarray()).max() == 0
+
+
+def test_scores_do_not_depend_on_the_kernel(model, shared_datasets, monkeypatch) -> None:
+    """Without the compiled kernel (no C compiler at install), numpy scores the same within 1e-6."""
+    texts = _tweets(shared_datasets, 3_000)
+    compiled = model.score_matrix(texts)
+    monkeypatch.setattr(features, "_tfidf_dot", None)
+    assert np.abs(model.score_matrix(texts) - compiled).max() <= 1e-6
 
 
 @pytest.mark.parametrize("collide", [False, True])

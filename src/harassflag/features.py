@@ -28,6 +28,11 @@ from .lookup import IntHash, UnseenTokens, expand, sparse_product
 from .pieces import PieceTable
 from .text import URL_TOKEN, USER_TOKEN, TokenizedText
 
+try:  # the compiled scoring kernel (built by `pip install`; without a C compiler, numpy does it)
+    from . import _tfidf_dot
+except ImportError:  # pragma: no cover
+    _tfidf_dot = None
+
 FEATURE_VERSION = 6
 """Bumped whenever the fitted state's layout changes: older artifacts are refused, not misread."""
 
@@ -332,6 +337,8 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
             eye = sp.identity(self.n_features_, dtype=np.float32, format="csr")
             spread = sp.vstack([top, eye], format="csr", dtype=np.float32)
             self._spread_row_nnz = np.diff(spread.indptr)
+            self._spread_ptr = spread.indptr.astype(np.int64)
+            spread.indices = spread.indices.astype(np.int32, copy=False)
             self._spread_matrix = spread
         return spread
 
@@ -372,6 +379,35 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
 
     def _counts_ids(self, tids: np.ndarray, lengths: np.ndarray, table: UnseenTokens) -> sp.csr_matrix:
         """Raw term counts of documents given as token ids (`ids_of_texts`) and tokens per document."""
+        return self.counts_of_hits(self._hits_ids(tids, lengths, table))
+
+    def decision_of_hits(self, hits: sp.csr_matrix, table: np.ndarray) -> np.ndarray:
+        """`weight(counts of hits) @ coef` in float64 (n_docs x heads) without building the TF-IDF
+        rows, given `table` = `kernel_table(coef)`: compiled (`_tfidf_dot`) when the extension is
+        built, else through `weight` and a float64 product (a test bounds their difference)."""
+        if _tfidf_dot is None:
+            X = self.weight(self.counts_of_hits(hits), copy=False)
+            return np.asarray(X @ table[:, 1:].astype(np.float64))
+        spread = self._spread()
+        out = np.empty((hits.shape[0], table.shape[1] - 1), dtype=np.float64)
+        _tfidf_dot.decision(
+            hits.indptr.astype(np.int64), hits.indices.astype(np.int64), hits.data,
+            self._spread_ptr, spread.indices, spread.data, table, self.family_,
+            np.asarray(self.family_weights, dtype=np.float64), bool(self.sublinear_tf),
+            bool(self.family_norm), out)
+        return out
+
+    def kernel_table(self, coef: np.ndarray) -> np.ndarray:
+        """Per feature, its IDF then its weight for each head (one float32 row: one memory access
+        in the compiled kernel)."""
+        return np.ascontiguousarray(np.column_stack([self.idf_, coef]), dtype=np.float32)
+
+    def counts_of_hits(self, hits: sp.csr_matrix) -> sp.csr_matrix:
+        """Raw term counts from the hits matrix (`_hits_ids`)."""
+        return sparse_product(hits, self._spread(), self._spread_row_nnz)
+
+    def _hits_ids(self, tids: np.ndarray, lengths: np.ndarray, table: UnseenTokens) -> sp.csr_matrix:
+        """The (message x [types | features]) hits matrix whose product with `_spread` is the counts."""
         n_docs = len(lengths)
         n_t = self.n_types_
         doc_of = np.repeat(np.arange(n_docs), lengths)
@@ -398,8 +434,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         T = sp.coo_matrix((np.ones(r.size, np.float32), (r, np.concatenate(cols))),
                           shape=(n_docs, n_t + self.n_features_))
         T.has_canonical_format = True  # skip sorting and merging: the product adds duplicates up
-        spread = self._spread()
-        return sparse_product(T.tocsr(), spread, self._spread_row_nnz)
+        return T.tocsr()
 
     def _sequence_features(
         self, tids: np.ndarray, known: np.ndarray, doc_of: np.ndarray, lengths: np.ndarray, table: UnseenTokens
@@ -524,7 +559,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         X.data = v
         return X
 
-    _CACHES = ("_pieces", "_spread_matrix", "_spread_row_nnz", "_pair_hash", "_type_bit_table")
+    _CACHES = ("_pieces", "_spread_matrix", "_spread_row_nnz", "_spread_ptr", "_pair_hash", "_type_bit_table")
 
     def _drop_caches(self) -> None:
         for name in self._CACHES:

@@ -221,6 +221,7 @@ class Model:
         self.sha256 = sha256
         self.path = path
         self._coef = np.ascontiguousarray(weights.coef, dtype=np.float32)
+        self._table = self.featurizer.kernel_table(self._coef)
         self._head_pos = {h: i for i, h in enumerate(weights.heads)}
 
     # -- identity -------------------------------------------------------------------------------
@@ -261,11 +262,15 @@ class Model:
     # -- scoring --------------------------------------------------------------------------------
     def decision_rows(self, token_rows: list[list[str]]) -> np.ndarray:
         """Raw log-odds per row (token lists) and head, before calibration."""
-        return self._decision(self.featurizer.transform(token_rows))
+        fz = self.featurizer
+        flat, lengths = fz._flatten(token_rows)
+        table = fz._unseen()
+        return self._decision_ids(table.ids(flat), lengths, table)
 
-    def _decision(self, X) -> np.ndarray:
-        """Raw log-odds of TF-IDF rows, per head."""
-        return np.asarray(X @ self._coef, dtype=np.float64) + self.weights.intercept
+    def _decision_ids(self, tids: np.ndarray, lengths: np.ndarray, table: UnseenTokens) -> np.ndarray:
+        """Raw log-odds per head of rows given as token ids (`token_ids`) and tokens per row."""
+        fz = self.featurizer
+        return fz.decision_of_hits(fz._hits_ids(tids, lengths, table), self._table) + self.weights.intercept
 
     def calibrate(self, z: np.ndarray) -> np.ndarray:
         """Log-odds -> calibrated probabilities (Platt scaling fitted on validation data)."""
@@ -287,15 +292,10 @@ class Model:
         tids, lengths, table = tok.ids, tok.lengths, tok.table
         if not lengths.size:
             return np.zeros((0, len(self.heads)))
-        fz = self.featurizer
         n = lengths.size
         long = lengths > WINDOW_TOKENS
         if not long.any():
-            counts = fz._counts_ids(tids, lengths, table)
-            X = fz.weight(counts, copy=keep_rows)  # (a copy keeps the counts, for explanations)
-            if keep_rows:
-                tok.flat = (counts, X)
-            return self._probs(X)
+            return self._probs_ids(tok, tids, lengths, keep_rows)
         # long messages: each head's maximum over their segments, scored in one pass with the rest
         # (rows: the short messages, then every segment of the long ones)
         in_long = np.repeat(long, lengths)
@@ -307,16 +307,25 @@ class Model:
             keep = kind = np.arange(starts.size)
         size = (stops - starts)[keep]
         pos = _ranges(starts[keep], size)
-        counts = fz._counts_ids(np.concatenate([tids[~in_long], long_tids[pos]]),
-                                np.concatenate([np.where(long, 0, lengths), size]), table)
-        X = fz.weight(counts, copy=keep_rows)
-        if keep_rows:  # the messages' own rows (a long message's is empty: it is explained by segment)
-            tok.flat = (counts[:n], X[:n])
-        probs = self._probs(X)
+        # (kept rows: the messages' own; a long message's is empty: it is explained by segment)
+        probs = self._probs_ids(tok, np.concatenate([tids[~in_long], long_tids[pos]]),
+                                np.concatenate([np.where(long, 0, lengths), size]), keep_rows, n)
         out = probs[:n]
         seg_probs = probs[n:][kind]
         out[long] = np.maximum.reduceat(seg_probs, np.searchsorted(owner, np.arange(int(long.sum()))), axis=0)
         return out
+
+    def _probs_ids(self, tok: TokenIds, tids: np.ndarray, lengths: np.ndarray, keep_rows: bool,
+                   n_kept: int | None = None) -> np.ndarray:
+        """Calibrated probabilities of rows given as token ids (and tokens per row); with
+        `keep_rows`, the first `n_kept` rows' counts and TF-IDF rows go to `tok.flat`."""
+        fz = self.featurizer
+        hits = fz._hits_ids(tids, lengths, tok.table)
+        if keep_rows:
+            counts = fz.counts_of_hits(hits)
+            X = fz.weight(counts)
+            tok.flat = (counts, X) if n_kept is None else (counts[:n_kept], X[:n_kept])
+        return self.calibrate(fz.decision_of_hits(hits, self._table) + self.weights.intercept)
 
     @staticmethod
     def _segments_of(tok: TokenIds, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -328,10 +337,6 @@ class Model:
         starts, stops, owner = segment_bounds(np.isin(sub, table.ids(sorted(SENTENCE_ENDS))), n)
         size = stops - starts
         return sub[_ranges(starts, size)], size, owner, starts - (np.cumsum(n) - n)[owner]
-
-    def _probs(self, X) -> np.ndarray:
-        """Calibrated probabilities of TF-IDF rows."""
-        return self.calibrate(self._decision(X))
 
     def decide(self, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-head decisions and the flag, from a probability matrix."""
@@ -435,8 +440,7 @@ class Model:
         long = np.flatnonzero(seg_len > WINDOW_TOKENS).tolist()
         if long:  # explained on their highest-scoring segment for their head (the first of equals)
             seg_ids, size, owner, first = self._segments_of(tok, rows_arr[long])
-            X = fz.transform_ids(seg_ids, size, table)
-            z = self._decision(X)[np.arange(size.size), h[np.array(long)[owner]]]
+            z = self._decision_ids(seg_ids, size, table)[np.arange(size.size), h[np.array(long)[owner]]]
             best: dict[int, tuple[float, int, int]] = {}
             for k, zi, a, n in zip(owner.tolist(), z.tolist(), first.tolist(), size.tolist()):
                 if k not in best or zi > best[k][0]:
