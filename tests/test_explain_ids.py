@@ -61,7 +61,7 @@ def test_explain_ids_equals_explain_for_every_head(model, texts, top, scored, lo
     tok = model.token_ids(texts)
     if scored:
         model.score_ids(tok, keep_rows=True)
-        assert tok.flat is not None
+        assert tok.hits is not None
     rows = list(range(len(texts)))
     heads = [HEADS[i % len(HEADS)] for i in rows]  # one batch, mixed heads
     got = model.explain_ids(texts, tok, rows, heads, top=top)

@@ -64,9 +64,9 @@ class TokenIds:
     ids: np.ndarray
     lengths: np.ndarray
     table: UnseenTokens
-    flat: tuple[sp.csr_matrix, sp.csr_matrix] | None = None
-    """Counts and TF-IDF rows of the messages scored whole (long ones: empty rows), which
-    `score_ids(..., keep_rows=True)` keeps so that `explain_ids` does not compute them again."""
+    hits: sp.csr_matrix | None = None
+    """The hits matrix (`TokenFeaturizer._hits_ids`) of the messages scored whole (long ones: empty
+    rows), which `score_ids(..., keep_rows=True)` keeps so that `explain_ids` does not find them again."""
 
 
 @dataclass
@@ -288,7 +288,7 @@ class Model:
 
     def score_ids(self, tok: TokenIds, keep_rows: bool = False) -> np.ndarray:
         """`score_matrix` of the messages `tok` holds the token ids of (`token_ids`); with
-        `keep_rows`, their feature rows stay in `tok.flat` for `explain_ids`."""
+        `keep_rows`, their hits stay in `tok.hits` for `explain_ids`."""
         tids, lengths, table = tok.ids, tok.lengths, tok.table
         if not lengths.size:
             return np.zeros((0, len(self.heads)))
@@ -318,13 +318,11 @@ class Model:
     def _probs_ids(self, tok: TokenIds, tids: np.ndarray, lengths: np.ndarray, keep_rows: bool,
                    n_kept: int | None = None) -> np.ndarray:
         """Calibrated probabilities of rows given as token ids (and tokens per row); with
-        `keep_rows`, the first `n_kept` rows' counts and TF-IDF rows go to `tok.flat`."""
+        `keep_rows`, the first `n_kept` rows' hits go to `tok.hits`."""
         fz = self.featurizer
         hits = fz._hits_ids(tids, lengths, tok.table)
         if keep_rows:
-            counts = fz.counts_of_hits(hits)
-            X = fz.weight(counts)
-            tok.flat = (counts, X) if n_kept is None else (counts[:n_kept], X[:n_kept])
+            tok.hits = hits if n_kept is None else hits[:n_kept]
         return self.calibrate(fz.decision_of_hits(hits, self._table) + self.weights.intercept)
 
     @staticmethod
@@ -417,7 +415,7 @@ class Model:
         top: int = 5,
     ) -> list[list[Span]]:
         """`explain_batch` of `texts[i]` by `heads[k]` for each `i = rows[k]`, from the batch's token
-        ids (`tok = token_ids(texts)`, and the rows `score_ids(tok, keep_rows=True)` kept, if any)
+        ids (`tok = token_ids(texts)`, and the hits `score_ids(tok, keep_rows=True)` kept, if any)
         rather than tokenising those messages again.
 
         Same spans, terms and weights as `explain_batch` (a test compares them on real messages).
@@ -449,11 +447,11 @@ class Model:
                 seg_first[long[k]], seg_len[long[k]] = a, n
         at = _ranges(starts[rows_arr] + seg_first, seg_len)
         chosen = tids[at]
-        if tok.flat is not None and not long:  # the rows scoring made (each row stands alone)
-            counts, x = tok.flat[0][rows_arr], tok.flat[1][rows_arr]
+        if tok.hits is not None and not long:  # the hits scoring found (each row stands alone)
+            counts = fz.counts_of_hits(tok.hits[rows_arr])
         else:
             counts = fz._counts_ids(chosen, seg_len, table)
-            x = fz.weight(counts)
+        x = fz.weight(counts)
         pos, fid, row_of = fz.token_feature_pairs_ids(chosen, seg_len, table)
         picked_row, k, weights = self._top_tokens(counts, x, pos, fid, row_of, seg_len, h, top)
         # by row (picked rows come sorted): the token positions in the message, the weights
