@@ -11,6 +11,16 @@ from libc.stdlib cimport calloc, free, malloc
 
 from libc.stdint cimport int32_t, int64_t
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define HF_PREFETCH(p) __builtin_prefetch(p)
+    #else
+    #define HF_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void HF_PREFETCH(const void *p) nogil
+
 cdef enum:
     MAX_FAMILIES = 8
     MAX_HEADS = 16
@@ -23,6 +33,7 @@ def decision(const int64_t[::1] t_ptr, const int64_t[::1] t_idx, const float[::1
     """out[r, h] = (weighted, normalised row r of T @ S) . coef[:, h], for every message r of the
     hits matrix T (CSR) and the spread matrix S (CSR: hit -> features); table[f] = (idf, coef[f])."""
     cdef Py_ssize_t n_rows = t_ptr.shape[0] - 1
+    cdef Py_ssize_t n_hits = t_idx.shape[0]
     cdef Py_ssize_t n_feat = table.shape[0]
     cdef Py_ssize_t n_heads = table.shape[1] - 1
     cdef Py_ssize_t n_fam = family_weights.shape[0]
@@ -48,10 +59,15 @@ def decision(const int64_t[::1] t_ptr, const int64_t[::1] t_idx, const float[::1
             for j in range(t_ptr[r], t_ptr[r + 1]):
                 w = t_data[j]
                 f = t_idx[j]
+                if j + 8 < n_hits:  # memory latency, not arithmetic, is the cost: fetch ahead
+                    HF_PREFETCH(&s_ptr[t_idx[j + 8]])
+                if j + 4 < n_hits:
+                    HF_PREFETCH(&s_idx[s_ptr[t_idx[j + 4]]])
                 for k in range(s_ptr[f], s_ptr[f + 1]):
                     if counts[s_idx[k]] == 0:
                         touched[n_touched] = s_idx[k]
                         n_touched += 1
+                        HF_PREFETCH(&table[s_idx[k], 0])  # read in the second loop
                     counts[s_idx[k]] += w * s_data[k]
             for fam in range(n_fam):
                 sqf[fam] = 0.0

@@ -34,13 +34,16 @@ MAX_SCORED_CHARS = 1_000_000
 """Characters of one message that are read at most (bounded work for pathological input)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Score:
+class Score(NamedTuple):
     """One message's result: probability per head, per-head decisions, and the overall flag."""
 
     scores: dict[str, float]
     categories: dict[str, bool]
     flagged: bool
+
+
+_make_score = partial(tuple.__new__, Score)
+"""Score from a (scores, categories, flagged) tuple, without NamedTuple's Python-level __new__."""
 
 
 class Span(NamedTuple):
@@ -349,14 +352,9 @@ class Model:
         probs = self.score_matrix(texts)
         cats, flagged = self.decide(probs)
         heads = self.heads
-        return [
-            Score(
-                scores={h: float(p[j]) for j, h in enumerate(heads)},
-                categories={h: bool(c[j]) for j, h in enumerate(heads)},
-                flagged=bool(f),
-            )
-            for p, c, f in zip(probs, cats, flagged)
-        ]
+        return list(map(_make_score, zip([dict(zip(heads, p)) for p in probs.tolist()],
+                                         [dict(zip(heads, c)) for c in cats.tolist()],
+                                         flagged.tolist())))
 
     # -- explanations ---------------------------------------------------------------------------
     def explain(self, text: str, head: str = "harassment", top: int = 8) -> list[Span]:
