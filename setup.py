@@ -5,8 +5,9 @@ from setuptools import Extension, setup
 
 setup(
     ext_modules=cythonize(
-        [Extension("harassflag._tfidf_dot", ["src/harassflag/_tfidf_dot.pyx"], extra_compile_args=["-O3"],
-                   optional=True)],  # no C compiler: numpy does its work (`features.decision_of_hits`),
+        # no C compiler: numpy and dicts do their work (`features.decision_of_hits`, `pieces.PieceTable`)
+        [Extension(f"harassflag.{name}", [f"src/harassflag/{name}.pyx"], extra_compile_args=["-O3"], optional=True)
+         for name in ("_tfidf_dot", "_piece_index")],
         compiler_directives={"language_level": "3"},
     )
 )

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import synthetic_set
-from harassflag import HEADS, Score, Span, features, load_model
+from harassflag import HEADS, Score, Span, features, load_model, pieces
 from harassflag.artifact import save_model
 from harassflag.model import (SEGMENT_STRIDE, SEGMENT_TOKENS, WINDOW_TOKENS, distinct_segments,
                              segment_bounds, segments_at, windows)
@@ -408,9 +408,16 @@ PIECE_EDGES = [
 ]
 
 
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled-index", "dict"])
 @pytest.mark.parametrize("batch_size", [1, 7, 1000])
-def test_token_ids_by_piece_are_those_of_each_messages_token_strings(model, shared_datasets, batch_size) -> None:
-    """Scoring looks token ids up per space-separated piece; they are every message's `token_strings`."""
+def test_token_ids_by_piece_are_those_of_each_messages_token_strings(model, shared_datasets, batch_size,
+                                                                     compiled, monkeypatch) -> None:
+    """Scoring looks token ids up per space-separated piece (in one compiled pass over the batch's
+    text, or with a dict where the extension is not built); they are every message's `token_strings`."""
+    if not compiled:
+        monkeypatch.setattr(pieces, "PieceIndex", None)
+    monkeypatch.delitem(model.featurizer.__dict__, "_pieces", raising=False)  # a fresh table
+    assert (model.featurizer._piece_table().fast is not None) == compiled
     texts = []
     for task in ("offensive", "hate"):
         texts += (shared_datasets / "tweeteval" / task / "train_text.txt").read_text(encoding="utf-8").splitlines()
@@ -497,11 +504,35 @@ def test_weighting_in_two_passes_scores_as_the_plain_formula(model, shared_datas
     assert np.abs(fz.weight(counts).data - _weight_entry_by_entry(fz, counts).data).max() <= 1e-6
 
 
-def test_the_compiled_kernel_is_built() -> None:
-    """`pip install` compiles the scoring kernel (without a C compiler numpy would do its work)."""
-    if features._tfidf_dot is None and os.environ.get("HARASSFLAG_NO_SKIP") != "1":
-        pytest.skip("harassflag._tfidf_dot is not built here")
-    assert features._tfidf_dot is not None
+def test_the_compiled_parts_are_built() -> None:
+    """`pip install` compiles the scoring kernel and the piece index (without a C compiler, numpy
+    and a dict would do their work)."""
+    if (features._tfidf_dot is None or pieces.PieceIndex is None) and os.environ.get("HARASSFLAG_NO_SKIP") != "1":
+        pytest.skip("harassflag's compiled parts are not built here")
+    assert features._tfidf_dot is not None and pieces.PieceIndex is not None
+
+
+def test_the_piece_index_finds_each_piece_of_a_text_in_any_string_width() -> None:
+    """`PieceIndex.lookup_pieces` gives each piece of `text.split(" ")` its value (-1 for none) and
+    its start, whatever the width of the text's characters (latin-1, BMP, astral) and the key's."""
+    from harassflag._piece_index import PieceIndex
+
+    index = PieceIndex()
+    keys = ["", "a", "é", "日本", "😀", "\x01", "you", "idiot!", "x" * 300] + [f"w{i}" for i in range(5_000)]
+    for i, key in enumerate(keys):
+        index.add(key, i)
+    assert len(index) == len(keys)  # (it grew from 1,024 slots on the way)
+    for text in ["a é", "é 日本 😀", "日本 a", "you  idiot! ", " ", "", "nope a nope", "w4999 w5000 " + "x" * 300,
+                 "😀é", "\x01 a \x01"]:
+        split = text.split(" ")
+        out = np.empty(len(split), np.int64)
+        starts = np.empty(len(split) + 1, np.int64)
+        missing = index.lookup_pieces(text, out, starts)
+        expected = [keys.index(p) if p in keys else -1 for p in split]
+        assert out.tolist() == expected and missing == expected.count(-1)
+        assert [text[a : b - 1] for a, b in zip(starts[:-1], starts[1:])] == split
+    with pytest.raises(ValueError):
+        index.lookup_pieces("a b", np.empty(1, np.int64), np.empty(2, np.int64))
 
 
 def test_scores_are_those_of_the_tfidf_rows_within_1e_6(model, shared_datasets) -> None:

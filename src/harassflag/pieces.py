@@ -18,6 +18,11 @@ from .lookup import UnseenTokens, _Ragged, concat_rows
 from .text import (RUN_LEFT, RUN_RIGHT, RUN_SINGLE, RUN_SPACES, SEP_CHUNK, chunk_tokens, clean_string,
                    piece_chunks, piece_run_flags)
 
+try:  # the compiled piece index (built by `pip install`; without a C compiler, a dict does its work)
+    from ._piece_index import PieceIndex
+except ImportError:  # pragma: no cover
+    PieceIndex = None
+
 MESSAGE_SEP = "\x01"
 """The piece between two messages of a batch (raw messages holding it have it replaced by \\x02,
 which cleaning removes exactly as it removes \\x01)."""
@@ -37,6 +42,8 @@ class PieceTable:
         self.lock = tokens.lock
         tokens.chunks[SEP_CHUNK] = (sep_id,)
         self.index: dict[str, int] = {}
+        self.fast = PieceIndex() if PieceIndex is not None else None
+        """The same index, answering a whole batch's text in one compiled pass."""
         self.ids = _Ragged()
         self.flags = np.zeros(1024, dtype=np.uint8)
         self.clean: list[str] = []
@@ -93,19 +100,34 @@ class PieceTable:
             self.flags[n + k] = piece_run_flags(c)
             self.clean.append(c)
             self.index[key] = n + k
+            if self.fast is not None:
+                self.fast.add(key, n + k)
 
     def token_ids(self, texts: list[str]) -> np.ndarray:
         """The token ids of a batch of raw messages, MESSAGE_SEP's ids between two messages."""
         joined = f" {MESSAGE_SEP} ".join(texts)
         if joined.count(MESSAGE_SEP) != len(texts) - 1:
             joined = f" {MESSAGE_SEP} ".join([t.replace(MESSAGE_SEP, "\x02") for t in texts])
-        pieces = joined.split(" ")
-        eids = self.entries(pieces)
+        eids = self._piece_entries(joined)
         flags = self.flags[eids]
         if flags.any():
             eids = self._join_runs(eids, flags)
         ids = self.ids
         return concat_rows(ids.ptr, ids.values, eids)
+
+    def _piece_entries(self, joined: str) -> np.ndarray:
+        """`entries(joined.split(" "))`; with the compiled index, pieces already seen are looked up
+        without making a str of each."""
+        if self.fast is None:
+            return self.entries(joined.split(" "))
+        n = joined.count(" ") + 1
+        eids = np.empty(n, dtype=np.int64)
+        starts = np.empty(n + 1, dtype=np.int64)
+        if self.fast.lookup_pieces(joined, eids, starts):
+            miss = np.flatnonzero(eids < 0)
+            eids[miss] = self.entries([joined[a : b - 1] for a, b in
+                                       zip(starts[miss].tolist(), starts[miss + 1].tolist())])
+        return eids
 
     def _join_runs(self, eids: np.ndarray, flags: np.ndarray) -> np.ndarray:
         """Entries with each stretch a space-separated run may cross replaced by one entry of the
