@@ -7,7 +7,7 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from ..errors import BadInputError
 
@@ -18,6 +18,37 @@ class StrictInputError(BadInputError):
 
 class InputFileError(BadInputError):
     """An input file cannot be read at all (unknown format, missing text column, ...)."""
+
+
+class ErrorSink(Protocol):
+    """Where readers report bad rows and skipped messages."""
+
+    def error(self, source: str, line: int, reason: str) -> None:
+        """Record one bad input row."""
+
+    def skip(self, reason: str) -> None:
+        """Count a message skipped on purpose."""
+
+
+ErrorEvent = tuple[str, int, str] | str
+"""A bad row (source, line, reason) or a skipped message's reason, as `ErrorEvents` keeps them."""
+
+
+class ErrorEvents:
+    """Bad rows and skips met in a worker process, in input order, for the batch's ErrorLog to
+    `replay` when the worker's chunk is committed (so counts, the sidecar, the lines shown and
+    --strict come out as if the batch process had read the rows itself)."""
+
+    def __init__(self) -> None:
+        self.events: list[ErrorEvent] = []
+
+    def error(self, source: str, line: int, reason: str) -> None:
+        """Keep one bad input row."""
+        self.events.append((source, line, reason))
+
+    def skip(self, reason: str) -> None:
+        """Keep one message skipped on purpose."""
+        self.events.append(reason)
 
 
 class ErrorLog:
@@ -70,6 +101,14 @@ class ErrorLog:
     def skip(self, reason: str) -> None:
         """Count a message skipped on purpose (not an error)."""
         self.skipped[reason] += 1
+
+    def replay(self, events: list[ErrorEvent]) -> None:
+        """Record what an `ErrorEvents` kept, in order (raises under --strict at the first bad row)."""
+        for event in events:
+            if isinstance(event, str):
+                self.skip(event)
+            else:
+                self.error(*event)
 
     def tell(self) -> int:
         """Bytes written to the sidecar so far (flushed, not necessarily synced)."""

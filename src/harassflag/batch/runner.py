@@ -27,7 +27,8 @@ from typing import Any, TextIO
 import orjson
 
 from ..errors import HarassflagError
-from .errors_log import ErrorLog
+from .blocks import LineBlock, parse_block, read_line_blocks, resume_cursor
+from .errors_log import ErrorEvent, ErrorLog
 from .messages import Message, to_columns
 from .readers import ByteProgress, ReadContext, ReaderOptions, detect_format, read_messages
 from .scoring import ScoreOptions, score_chunk, score_columns
@@ -119,6 +120,17 @@ def _score_in_worker(
     columns: tuple[list, ...], opts: ScoreOptions, chunk_no: int
 ) -> tuple[Any, ChunkStats]:
     return score_columns(_MODEL, columns, opts, chunk_no)
+
+
+def _score_block_in_worker(
+    block: LineBlock, options: ReaderOptions, opts: ScoreOptions, chunk_no: int
+) -> tuple[Any, ChunkStats, list[ErrorEvent], int]:
+    """Parse and score one block of JSONL lines: (payload, stats, bad rows, messages)."""
+    cols, count, events = parse_block(block, options)
+    if not count:
+        return b"", ChunkStats(), events.events, 0
+    payload, stats = score_columns(_MODEL, cols, opts, chunk_no)
+    return payload, stats, events.events, count
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -270,13 +282,23 @@ def run_batch(
 
     bytes_progress = ByteProgress()
     ctx = ReadContext(config.options, errors, bytes_progress, chunk_rows=config.chunk_size)
-    messages = read_messages(formats, ctx)
-    if position:
-        skipped = sum(1 for _ in itertools.islice(messages, position))
-        if skipped != position:
-            raise ResumeError(
-                f"{cp_path}: the input has fewer messages than the checkpoint; run again without --resume"
-            )
+    # Several jobs on JSONL: the workers parse blocks of raw lines (see blocks.py); the Parquet
+    # output keeps the message path, as its row groups are chunks of exactly chunk_size messages.
+    by_blocks = config.jobs > 1 and kind != "parquet" and all(f == "jsonl" for _, f in formats)
+    fewer = ResumeError(
+        f"{cp_path}: the input has fewer messages than the checkpoint; run again without --resume"
+    )
+    blocks: Iterator[LineBlock] = iter(())
+    messages: Iterator[Message] = iter(())
+    if by_blocks:
+        cursor = resume_cursor(formats, ctx, position)
+        if cursor is None:
+            raise fewer
+        blocks = read_line_blocks(formats, bytes_progress, config.chunk_size, cursor)
+    else:
+        messages = read_messages(formats, ctx)
+        if position and sum(1 for _ in itertools.islice(messages, position)) != position:
+            raise fewer
     total_bytes = sum(_input_size(p) for p, _ in formats)
     progress = Progress(total_bytes, config.progress, stream)
     queue = _open_queue() if config.queue else None
@@ -329,6 +351,28 @@ def run_batch(
                 config.jobs, mp_context=mp, initializer=_init_worker, initargs=(model_dir,)
             )
         pending: deque[tuple[Future, dict[str, int]]] = deque()
+
+        def commit_block(fut: Future, done_bytes: int) -> None:
+            nonlocal position
+            payload, chunk_stats, events, count = fut.result()
+            errors.replay(events)  # before writing: --strict stops where a read would have
+            position += count
+            cut = {
+                "position": position,
+                "errors": errors.count,
+                "errors_bytes": errors.tell(),
+                "done_bytes": done_bytes,
+            }
+            commit(payload, chunk_stats, cut)
+
+        for block in blocks:  # (none unless by_blocks, hence with an executor)
+            assert executor is not None
+            n = chunk_no + len(pending)
+            fut = executor.submit(_score_block_in_worker, block, config.options, opts, n)
+            pending.append((fut, {"done_bytes": bytes_progress.position()}))
+            while len(pending) >= 2 * config.jobs:
+                fut, c = pending.popleft()
+                commit_block(fut, c["done_bytes"])
         for chunk in _chunks(messages, config.chunk_size):
             position += len(chunk)
             cut = {
@@ -348,7 +392,10 @@ def run_batch(
                 commit(*fut.result(), c)
         while pending:
             fut, c = pending.popleft()
-            commit(*fut.result(), c)
+            if by_blocks:
+                commit_block(fut, c["done_bytes"])
+            else:
+                commit(*fut.result(), c)
         if chunk_no == 0:  # no message at all: still checkpoint so the (empty) output is consistent
             sink.sync()
         sink.finalize()

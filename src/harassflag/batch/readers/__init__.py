@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from ..errors_log import ErrorSink
 from ..messages import Message
 from .base import ByteProgress, ReadContext, ReaderOptions, has_undecodable
 from .detect import FORMATS, detect_format
 from .discord import read_discord
-from .generic import read_csv, read_jsonl, read_parquet, read_text
+from .generic import parse_jsonl, read_csv, read_jsonl, read_parquet, read_text
 from .slack import read_slack
 from .telegram import read_telegram
 from .whatsapp import read_whatsapp
@@ -34,7 +35,9 @@ __all__ = [
     "ReadContext",
     "ReaderOptions",
     "detect_format",
+    "parse_jsonl",
     "read_messages",
+    "writable_messages",
 ]
 
 
@@ -57,14 +60,20 @@ def invalid_field(m: Message) -> str | None:
     return "targets" if any(map(has_undecodable, m.targets)) else None
 
 
+def writable_messages(messages: Iterable[Message], errors: ErrorSink) -> Iterator[Message]:
+    """`messages` without those that could not be written (invalid Unicode), which are reported
+    to `errors` as bad input."""
+    for m in messages:
+        bad = invalid_field(m)
+        if bad is not None:
+            errors.error(m.source, m.line, f"{bad}: invalid Unicode (lone surrogate)")
+            continue
+        yield m
+
+
 def read_messages(inputs: list[tuple[Path, str]], ctx: ReadContext) -> Iterator[Message]:
     """Messages of every (path, format) input, in order; a message that could not be written
     (invalid Unicode) is reported as bad input and skipped."""
     for path, fmt in inputs:
-        for m in READERS[fmt](path, ctx):
-            bad = invalid_field(m)
-            if bad is not None:
-                ctx.errors.error(m.source, m.line, f"{bad}: invalid Unicode (lone surrogate)")
-                continue
-            yield m
+        yield from writable_messages(READERS[fmt](path, ctx), ctx.errors)
         ctx.progress.finish()

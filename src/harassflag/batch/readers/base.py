@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors_log import ErrorLog
+from ..errors_log import ErrorSink
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -111,7 +111,7 @@ class ReadContext:
     """What a reader needs besides its path: field options, error log, progress."""
 
     options: ReaderOptions
-    errors: ErrorLog
+    errors: ErrorSink
     progress: ByteProgress
     chunk_rows: int = 2000
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import orjson
@@ -64,65 +64,72 @@ def _parse_line(raw: bytes, source: str, lineno: int, ctx: ReadContext) -> dict 
 
 
 def read_jsonl(path: Path, ctx: ReadContext) -> Iterator[Message]:
-    """One JSON object per line; blank lines ignored, bad lines logged and skipped.
+    """One JSON object per line; blank lines ignored, bad lines logged and skipped."""
+    with open_binary(path, ctx.progress) as f:
+        yield from parse_jsonl(f, 1, str(path), ctx)
+
+
+def parse_jsonl(
+    lines: Iterable[bytes], first_line: int, source: str, ctx: ReadContext
+) -> Iterator[Message]:
+    """`read_jsonl` of raw lines (each with its b"\\n", as a binary file yields them) numbered from
+    `first_line`: also what batch workers run on the blocks of lines the parent cuts.
 
     Lines are parsed with orjson; a line it refuses (blank, bad, or JSON it reads otherwise, such as
     NaN or lone surrogates), or whose fields it may read differently (a float, nested value or huge
     integer), goes through the standard library's json, so results and error messages are json's.
     """
-    source = str(path)
     fields_of: dict[tuple[str, ...], tuple[str | None, ...]] = {}  # exports repeat one key layout
     loads = orjson.loads
     same = _SAME_IN_BOTH
-    with open_binary(path, ctx.progress) as f:
-        for lineno, raw in enumerate(f, start=1):
-            try:
-                obj = loads(raw)
-            except orjson.JSONDecodeError:
-                obj = None
-            exact = type(obj) is not dict
-            if exact:  # not an object to orjson: json decides (and words the error)
-                obj = _parse_line(raw, source, lineno, ctx)
-                if obj is None:
-                    continue
-            keys = tuple(obj)
-            found = fields_of.get(keys)
-            if found is None:
-                if len(fields_of) >= 1024:  # free-form objects: keep the cache bounded
-                    fields_of.clear()
-                found = fields_of[keys] = _fields(list(keys), ctx)
-            text_f, id_f, author_f, channel_f, time_f = found
-            get = obj.get
-            text = get(text_f) if text_f else None
-            ident = get(id_f) if id_f else None
-            channel = get(channel_f) if channel_f else None
-            author = get(author_f) if author_f else None
-            stamp = get(time_f) if time_f else None
-            kinds = {type(text), type(ident), type(channel), type(author), type(stamp)}
-            if not exact and not kinds <= same:
-                obj = _parse_line(raw, source, lineno, ctx)  # as json reads it
-                if obj is None:
-                    continue
-                text, ident, author, channel, stamp = (obj.get(k) if k else None for k in found)
-            if text_f is None or text is None:
-                wanted = ctx.options.text_field or "text"
-                ctx.errors.error(source, lineno, f"missing text field {wanted!r}")
+    for lineno, raw in enumerate(lines, start=first_line):
+        try:
+            obj = loads(raw)
+        except orjson.JSONDecodeError:
+            obj = None
+        exact = type(obj) is not dict
+        if exact:  # not an object to orjson: json decides (and words the error)
+            obj = _parse_line(raw, source, lineno, ctx)
+            if obj is None:
                 continue
-            if not isinstance(text, str):
-                ctx.errors.error(source, lineno, f"text field {text_f!r} is not a string")
+        keys = tuple(obj)
+        found = fields_of.get(keys)
+        if found is None:
+            if len(fields_of) >= 1024:  # free-form objects: keep the cache bounded
+                fields_of.clear()
+            found = fields_of[keys] = _fields(list(keys), ctx)
+        text_f, id_f, author_f, channel_f, time_f = found
+        get = obj.get
+        text = get(text_f) if text_f else None
+        ident = get(id_f) if id_f else None
+        channel = get(channel_f) if channel_f else None
+        author = get(author_f) if author_f else None
+        stamp = get(time_f) if time_f else None
+        kinds = {type(text), type(ident), type(channel), type(author), type(stamp)}
+        if not exact and not kinds <= same:
+            obj = _parse_line(raw, source, lineno, ctx)  # as json reads it
+            if obj is None:
                 continue
-            if not text.strip():
-                ctx.errors.skip("empty text")
-                continue
-            yield Message(  # positional, and as_str only for values that are not str: cheaper
-                (ident if type(ident) is str else as_str(ident)) if id_f else str(lineno),
-                (channel if type(channel) is str else as_str(channel)) if channel_f else "",
-                (author if type(author) is str else as_str(author)) if author_f else "",
-                (stamp if type(stamp) is str else as_str(stamp)) if time_f else "",
-                text,
-                source,
-                lineno,
-            )  # (id, channel, author, timestamp, text, source, line)
+            text, ident, author, channel, stamp = (obj.get(k) if k else None for k in found)
+        if text_f is None or text is None:
+            wanted = ctx.options.text_field or "text"
+            ctx.errors.error(source, lineno, f"missing text field {wanted!r}")
+            continue
+        if not isinstance(text, str):
+            ctx.errors.error(source, lineno, f"text field {text_f!r} is not a string")
+            continue
+        if not text.strip():
+            ctx.errors.skip("empty text")
+            continue
+        yield Message(  # positional, and as_str only for values that are not str: cheaper
+            (ident if type(ident) is str else as_str(ident)) if id_f else str(lineno),
+            (channel if type(channel) is str else as_str(channel)) if channel_f else "",
+            (author if type(author) is str else as_str(author)) if author_f else "",
+            (stamp if type(stamp) is str else as_str(stamp)) if time_f else "",
+            text,
+            source,
+            lineno,
+        )  # (id, channel, author, timestamp, text, source, line)
 
 
 def read_csv(path: Path, ctx: ReadContext) -> Iterator[Message]:
