@@ -108,27 +108,26 @@ cdef class PieceIndex:
         if starts.shape[0] != n_pieces + 1:
             raise ValueError("starts must have one entry more than out")
         # (the GIL is held: `add`, which may move the slots, cannot run meanwhile)
-        if True:
-            while k < n_pieces:
-                end = pos
-                while end < n and PyUnicode_READ(kind, data, end) != 32:
-                    end += 1
-                starts[k] = pos
-                _hash(kind, data, pos, end, &a, &b)
-                i = <Py_ssize_t> (a & <uint64_t> self.mask)
-                while True:
-                    if self.slots[i].a == a and self.slots[i].b == b:
-                        out[k] = self.slots[i].value
-                        break
-                    if self.slots[i].a == 0:
-                        out[k] = -1
-                        missing += 1
-                        break
-                    i = (i + 1) & self.mask
-                k += 1
-                pos = end + 1
-                if end >= n:
+        while k < n_pieces:
+            end = pos
+            while end < n and PyUnicode_READ(kind, data, end) != 32:
+                end += 1
+            starts[k] = pos
+            _hash(kind, data, pos, end, &a, &b)
+            i = <Py_ssize_t> (a & <uint64_t> self.mask)
+            while True:
+                if self.slots[i].a == a and self.slots[i].b == b:
+                    out[k] = self.slots[i].value
                     break
+                if self.slots[i].a == 0:
+                    out[k] = -1
+                    missing += 1
+                    break
+                i = (i + 1) & self.mask
+            k += 1
+            pos = end + 1
+            if end >= n:
+                break
         if k != n_pieces or pos != n + 1:
             raise ValueError("out must have one entry per piece of text.split(' ')")
         starts[n_pieces] = n + 1

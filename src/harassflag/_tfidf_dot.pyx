@@ -52,7 +52,8 @@ def decision(const int64_t[::1] t_ptr, const int64_t[::1] t_idx, const float[::1
     cdef float factor[MAX_FAMILIES]
     cdef double sqf[MAX_FAMILIES]
     cdef double acc[MAX_FAMILIES * MAX_HEADS]
-    cdef double scale, sq, inv, z
+    cdef double scale[MAX_FAMILIES]
+    cdef double sq, inv, z
     with nogil:
         for r in range(n_rows):
             n_touched = 0
@@ -90,12 +91,11 @@ def decision(const int64_t[::1] t_ptr, const int64_t[::1] t_idx, const float[::1
             if family_norm:
                 sq = 0.0
                 for fam in range(n_fam):
-                    scale = family_weights[fam] / sqrt(sqf[fam] if sqf[fam] > 1e-12 else 1e-12)
-                    sq += scale * scale * sqf[fam]
+                    scale[fam] = family_weights[fam] / sqrt(sqf[fam] if sqf[fam] > 1e-12 else 1e-12)
+                    sq += scale[fam] * scale[fam] * sqf[fam]
                 inv = 1.0 / sqrt(sq if sq > 1e-30 else 1e-30) if sq > 0 else 1.0
                 for fam in range(n_fam):
-                    scale = family_weights[fam] / sqrt(sqf[fam] if sqf[fam] > 1e-12 else 1e-12)
-                    factor[fam] = <float> (scale * inv)
+                    factor[fam] = <float> (scale[fam] * inv)
             else:
                 sq = sqf[0]
                 factor[0] = <float> (1.0 / sqrt(sq if sq > 1e-30 else 1e-30) if sq > 0 else 1.0)

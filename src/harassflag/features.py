@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -360,8 +361,12 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
 
     def _counts_flat(self, flat: list[str], lengths: np.ndarray) -> sp.csr_matrix:
         """Raw term counts of documents given as all their tokens in order plus tokens per document."""
+        return self._counts_ids(*self.ids_of_flat(flat, lengths))
+
+    def ids_of_flat(self, flat: list[str], lengths: Sequence[int]) -> tuple[np.ndarray, np.ndarray, UnseenTokens]:
+        """`ids_of_texts` of documents given as all their tokens in order plus tokens per document."""
         table = self._unseen()
-        return self._counts_ids(table.ids(flat), np.asarray(lengths, dtype=np.int64), table)
+        return table.ids(flat), np.asarray(lengths, dtype=np.int64), table
 
     _LEXICON_BIT = len(MARKERS) + len(SPECIAL_TOKENS)
 
@@ -521,10 +526,6 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
     def transform_flat(self, flat: list[str], lengths: Sequence[int]) -> sp.csr_matrix:
         """`transform` of documents given flat (all tokens in order, tokens per document)."""
         return self.weight(self._counts_flat(flat, np.asarray(lengths, dtype=np.int64)), copy=False)
-
-    def transform_ids(self, tids: np.ndarray, lengths: np.ndarray, table: UnseenTokens) -> sp.csr_matrix:
-        """`transform` of documents given as token ids from `ids_of_texts`."""
-        return self.weight(self._counts_ids(tids, lengths, table), copy=False)
 
     def weight(self, counts: sp.csr_matrix, copy: bool = True) -> sp.csr_matrix:
         """Counts -> sublinear TF-IDF, each feature family L2-normalised and weighted, rows L2-normalised

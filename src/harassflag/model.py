@@ -266,9 +266,7 @@ class Model:
     def decision_rows(self, token_rows: list[list[str]]) -> np.ndarray:
         """Raw log-odds per row (token lists) and head, before calibration."""
         fz = self.featurizer
-        flat, lengths = fz._flatten(token_rows)
-        table = fz._unseen()
-        return self._decision_ids(table.ids(flat), lengths, table)
+        return self._decision_ids(*fz.ids_of_flat(*fz._flatten(token_rows)))
 
     def _decision_ids(self, tids: np.ndarray, lengths: np.ndarray, table: UnseenTokens) -> np.ndarray:
         """Raw log-odds per head of rows given as token ids (`token_ids`) and tokens per row."""
