@@ -505,13 +505,89 @@ def test_weighting_in_two_passes_scores_as_the_plain_formula(model, shared_datas
 
 
 def test_the_compiled_parts_are_built() -> None:
-    """`pip install` compiles the scoring kernel and the piece index (without a C compiler, numpy
-    and a dict would do their work)."""
-    if (features._tfidf_dot is None or pieces.PieceIndex is None) and os.environ.get("HARASSFLAG_NO_SKIP") != "1":
+    """`pip install` compiles the scoring kernel, the hits builder and the piece index (without a C
+    compiler, numpy and a dict would do their work)."""
+    built = features._tfidf_dot is not None and features._hits is not None and pieces.PieceIndex is not None
+    if not built and os.environ.get("HARASSFLAG_NO_SKIP") != "1":
         pytest.skip("harassflag's compiled parts are not built here")
-    assert features._tfidf_dot is not None and pieces.PieceIndex is not None
+    assert built
 
 
+HITS_EDGE_CASES = [
+    "", "you", "you are not an idiot", '"you idiot" he said to me', "he called her a slur, I reported him",
+    "@user kys", "@user @user you pathetic loser!!", "I'm such an idiot?", "zzqxv fooobarrr you grrrr",
+    "http://x.com look at this", "you " * 80, '" " " you moron " "', "no one wants you here, leave",
+    "you you you never ever idiot idiot idiot", "ｙｏｕ ａｒｅ ａｎ ｉｄｉｏｔ", "😀 you 😀 idiot 😀",
+]
+
+
+def _hit_counts(fz, hits):
+    counts = fz.counts_of_hits(hits)
+    counts.sum_duplicates()
+    counts.sort_indices()
+    return counts
+
+
+@pytest.mark.parametrize("batch", [1, 7, 1000])
+def test_compiled_hits_add_up_to_the_numpy_counts(model, shared_datasets, batch) -> None:
+    """The compiled hits builder gives every message the same hits as the numpy one (types, unseen
+    tokens' n-grams, word pairs, contexts, lexicon classes, flags): equal as a sparse matrix and
+    equal counts, on 3,000 tweets and edge cases (quotes, negations, mentions, unseen words)."""
+    if features._hits is None:
+        pytest.skip("the compiled hits builder is not built here")
+    fz = model.featurizer
+    texts = HITS_EDGE_CASES + _tweets(shared_datasets, 3_000)
+    for i in range(0, len(texts), batch):
+        tok = model.token_ids(texts[i : i + batch])
+        compiled = fz._hits_ids(tok.ids, tok.lengths, tok.table)
+        plain = fz._hits_numpy(tok.ids, tok.lengths, tok.table)
+        assert compiled.shape == plain.shape and compiled.nnz == plain.nnz
+        assert (compiled != plain).nnz == 0
+        assert (_hit_counts(fz, compiled) != _hit_counts(fz, plain)).nnz == 0
+    assert (fz._hits_ids(np.zeros(0, np.int64), np.zeros(3, np.int64), tok.table).indptr == 0).all()
+    with pytest.raises(ValueError, match="lengths add up"):
+        fz._hits_ids(np.zeros(2, np.int64), np.array([3]), tok.table)
+
+
+def test_the_kernel_keeps_features_in_an_order_of_its_own_without_changing_a_score(model, shared_datasets) -> None:
+    """The kernel stores features most frequent first (by IDF): its table is the features' IDF and
+    weights reordered, and scores equal those of the same kernel on the model's own order exactly."""
+    if features._tfidf_dot is None:
+        pytest.skip("the compiled kernel is not built here")
+    fz = model.featurizer
+    order, rank = fz._kernel_order()
+    assert (np.diff(fz.idf_[order]) >= 0).all() and (order[rank] == np.arange(order.size)).all()
+    table = fz.kernel_table(model._coef)
+    assert (table[rank, 0] == fz.idf_).all() and (table[rank, 1:] == model._coef.astype(np.float32)).all()
+    tok = model.token_ids(_tweets(shared_datasets, 2_000))
+    hits = fz._hits_ids(tok.ids, tok.lengths, tok.table)
+    identity = np.arange(order.size)
+    fz._kernel_perm = (identity, identity)  # the model's own order
+    fz.__dict__.pop("_kernel_spread_cache", None)
+    try:
+        unordered = fz.decision_of_hits(hits, fz.kernel_table(model._coef))
+    finally:
+        fz.__dict__.pop("_kernel_perm", None)
+        fz.__dict__.pop("_kernel_spread_cache", None)
+    assert (fz.decision_of_hits(hits, table) == unordered).all()
+
+
+@pytest.mark.parametrize(("sublinear_tf", "family_norm"), [(False, True), (True, False), (False, False)])
+def test_the_kernel_gives_the_rows_scores_with_every_weighting(sublinear_tf, family_norm) -> None:
+    """Plain counts and one norm for the whole row: the kernel still gives `weight`'s rows' scores."""
+    if features._tfidf_dot is None:
+        pytest.skip("the compiled kernel is not built here")
+    m = fit_model(synthetic_set(), None, TrainOptions(
+        **{**TINY_OPTIONS, "featurizer": {**TINY_OPTIONS.get("featurizer", {}),
+                                           "sublinear_tf": sublinear_tf, "family_norm": family_norm}}))
+    fz = m.featurizer
+    texts = ["you idiot you idiot you are an idiot", "idiot idiot idiot", "great game, well played",
+             "you you you", "I am such an idiot lol lol", "", "kill -9 the process", "zzzq xxxq you"] * 5
+    tok = m.token_ids(texts)
+    counts = fz._counts_ids(tok.ids, tok.lengths, tok.table)
+    assert counts.data.max() > 1
+    plain = _probs_of_rows(m, fz.weight(counts))
+    assert np.abs(m.score_ids(tok) - plain).max() <= 1e-6
 def test_the_piece_index_finds_each_piece_of_a_text_in_any_string_width() -> None:
     """`PieceIndex.lookup_pieces` gives each piece of `text.split(" ")` its value (-1 for none) and
     its start, whatever the width of the text's characters (latin-1, BMP, astral) and the key's."""
@@ -554,11 +630,14 @@ def test_scores_are_those_of_the_tfidf_rows_within_1e_6(model, shared_datasets) 
     assert np.abs(kept[whole].toarray() - fz.weight(counts)[whole].toarray()).max() == 0
 
 
-def test_scores_do_not_depend_on_the_kernel(model, shared_datasets, monkeypatch) -> None:
-    """Without the compiled kernel (no C compiler at install), numpy scores the same within 1e-6."""
-    texts = _tweets(shared_datasets, 3_000)
+@pytest.mark.parametrize("missing", [("_tfidf_dot",), ("_hits",), ("_tfidf_dot", "_hits")])
+def test_scores_do_not_depend_on_the_compiled_parts(model, shared_datasets, monkeypatch, missing) -> None:
+    """Without the compiled kernel or hits builder (no C compiler at install), numpy scores the same
+    within 1e-6, long messages included."""
+    texts = _tweets(shared_datasets, 3_000) + [" ".join(_tweets(shared_datasets, 200))]
     compiled = model.score_matrix(texts)
-    monkeypatch.setattr(features, "_tfidf_dot", None)
+    for name in missing:
+        monkeypatch.setattr(features, name, None)
     assert np.abs(model.score_matrix(texts) - compiled).max() <= 1e-6
 
 

@@ -21,12 +21,16 @@ cdef extern from *:
     """
     void HF_PREFETCH(const void *p) nogil
 
+ctypedef fused index_t:  # the hits matrix's index arrays (int32 from `_hits`; int64 when it is larger)
+    int32_t
+    int64_t
+
 cdef enum:
     MAX_FAMILIES = 8
     MAX_HEADS = 16
 
 
-def decision(const int64_t[::1] t_ptr, const int64_t[::1] t_idx, const float[::1] t_data,
+def decision(const index_t[::1] t_ptr, const index_t[::1] t_idx, const float[::1] t_data,
              const int64_t[::1] s_ptr, const int32_t[::1] s_idx, const float[::1] s_data,
              const float[:, ::1] table, const signed char[::1] family, const double[::1] family_weights,
              bint sublinear, bint family_norm, double[:, ::1] out):

@@ -33,6 +33,10 @@ try:  # the compiled scoring kernel (built by `pip install`; without a C compile
     from . import _tfidf_dot
 except ImportError:  # pragma: no cover
     _tfidf_dot = None
+try:  # the compiled hits builder (likewise)
+    from . import _hits
+except ImportError:  # pragma: no cover
+    _hits = None
 
 FEATURE_VERSION = 6
 """Bumped whenever the fitted state's layout changes: older artifacts are refused, not misread."""
@@ -392,27 +396,72 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         built, else through `weight` and a float64 product (a test bounds their difference)."""
         if _tfidf_dot is None:
             X = self.weight(self.counts_of_hits(hits), copy=False)
-            return np.asarray(X @ table[:, 1:].astype(np.float64))
-        spread = self._spread()
+            return np.asarray(X @ table[self._kernel_order()[1], 1:].astype(np.float64))
+        spread_indices, family = self._kernel_spread()
         out = np.empty((hits.shape[0], table.shape[1] - 1), dtype=np.float64)
+        indptr, indices = hits.indptr, hits.indices
+        if indptr.dtype != indices.dtype or indptr.dtype not in (np.int32, np.int64):
+            indptr, indices = indptr.astype(np.int64), indices.astype(np.int64)
         _tfidf_dot.decision(
-            hits.indptr.astype(np.int64), hits.indices.astype(np.int64), hits.data,
-            self._spread_ptr, spread.indices, spread.data, table, self.family_,
-            np.asarray(self.family_weights, dtype=np.float64), bool(self.sublinear_tf),
+            indptr, indices, hits.data, self._spread_ptr, spread_indices, self._spread().data, table,
+            family, np.asarray(self.family_weights, dtype=np.float64), bool(self.sublinear_tf),
             bool(self.family_norm), out)
         return out
 
+    def _kernel_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """The order the compiled kernel keeps features in (most frequent first, by IDF, so that the
+        features most messages touch share cache lines), and each feature's place in that order.
+
+        Only where features are stored changes, not any sum: scores are bit-for-bit the same."""
+        cached = self.__dict__.get("_kernel_perm")
+        if cached is None:
+            order = np.argsort(self.idf_, kind="stable")
+            rank = np.empty_like(order)
+            rank[order] = np.arange(order.size)
+            cached = self._kernel_perm = (order, rank)
+        return cached
+
+    def _kernel_spread(self) -> tuple[np.ndarray, np.ndarray]:
+        """`_spread`'s column indices in kernel order (`_kernel_order`), and the features' families."""
+        cached = self.__dict__.get("_kernel_spread_cache")
+        if cached is None:
+            order, rank = self._kernel_order()
+            cached = self._kernel_spread_cache = (
+                rank[self._spread().indices].astype(np.int32), np.ascontiguousarray(self.family_[order]))
+        return cached
+
     def kernel_table(self, coef: np.ndarray) -> np.ndarray:
-        """Per feature, its IDF then its weight for each head (one float32 row: one memory access
-        in the compiled kernel)."""
-        return np.ascontiguousarray(np.column_stack([self.idf_, coef]), dtype=np.float32)
+        """Per feature in kernel order (`_kernel_order`), its IDF then its weight for each head (one
+        float32 row: one memory access in the compiled kernel)."""
+        order, _ = self._kernel_order()
+        return np.ascontiguousarray(np.column_stack([self.idf_, coef])[order], dtype=np.float32)
 
     def counts_of_hits(self, hits: sp.csr_matrix) -> sp.csr_matrix:
         """Raw term counts from the hits matrix (`_hits_ids`)."""
         return sparse_product(hits, self._spread(), self._spread_row_nnz)
 
     def _hits_ids(self, tids: np.ndarray, lengths: np.ndarray, table: UnseenTokens) -> sp.csr_matrix:
-        """The (message x [types | features]) hits matrix whose product with `_spread` is the counts."""
+        """The (message x [types | features]) hits matrix whose product with `_spread` is the counts:
+        compiled (`_hits`) when the extension is built, else `_hits_numpy` (a test compares them)."""
+        if _hits is None:
+            return self._hits_numpy(tids, lengths, table)
+        n_t = self.n_types_
+        pairs = self._pairs()
+        has_pairs = bool(self.pair_keys_.size)
+        indptr, indices = _hits.hits(
+            np.ascontiguousarray(tids, dtype=np.int64), np.ascontiguousarray(lengths, dtype=np.int64), n_t,
+            self._type_bits(), table.static.ptr, table.static.values,
+            pairs._keys if has_pairs else np.zeros(0, np.int64),
+            pairs._values if has_pairs else np.zeros(0, np.int32), pairs._bits,
+            self.ctx_table_, self.type_lex_ptr_, self.type_lex_cls_, table.lexicon.ptr, table.lexicon.values,
+            int(self.context_window), AFTER, int(self.lexicon_offset_), len(LEXICON_CLASSES),
+            int(self.global_offset_))
+        hits = sp.csr_matrix((len(lengths), n_t + self.n_features_), dtype=np.float32)
+        hits.data, hits.indices, hits.indptr = _ones(indices.size), indices, indptr  # (no checks, no copies)
+        return hits
+
+    def _hits_numpy(self, tids: np.ndarray, lengths: np.ndarray, table: UnseenTokens) -> sp.csr_matrix:
+        """`_hits_ids` with numpy: the same entries (in a different order within a row)."""
         n_docs = len(lengths)
         n_t = self.n_types_
         doc_of = np.repeat(np.arange(n_docs), lengths)
@@ -560,7 +609,8 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         X.data = v
         return X
 
-    _CACHES = ("_pieces", "_spread_matrix", "_spread_row_nnz", "_spread_ptr", "_pair_hash", "_type_bit_table")
+    _CACHES = ("_pieces", "_spread_matrix", "_spread_row_nnz", "_spread_ptr", "_pair_hash", "_type_bit_table",
+               "_kernel_perm", "_kernel_spread_cache")
 
     def _drop_caches(self) -> None:
         for name in self._CACHES:
@@ -571,6 +621,18 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         for name in self._CACHES:
             state.pop(name, None)
         return state
+
+
+_ONES = np.ones(0, dtype=np.float32)
+
+
+def _ones(n: int) -> np.ndarray:
+    """A read-only float32 array of n ones (a view of one shared array, grown when needed)."""
+    global _ONES
+    if _ONES.size < n:
+        _ONES = np.ones(max(n, 2 * _ONES.size, 1 << 16), dtype=np.float32)
+        _ONES.flags.writeable = False
+    return _ONES[:n]
 
 
 def idf_summary(featurizer: TokenFeaturizer) -> dict[str, float]:
