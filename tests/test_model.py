@@ -572,6 +572,20 @@ def test_the_kernel_keeps_features_in_an_order_of_its_own_without_changing_a_sco
     assert (fz.decision_of_hits(hits, table) == unordered).all()
 
 
+def test_threads_scoring_at_once_get_the_scores_of_one_at_a_time(model, shared_datasets) -> None:
+    """Each thread has the kernel's scratch space to itself, left all zeros after every call."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = _tweets(shared_datasets, 4_000)
+    batches = [texts[i : i + 97] for i in range(0, len(texts), 97)]
+    serial = [model.score_matrix(b) for b in batches]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            assert all((a == b).all() for a, b in zip(pool.map(model.score_matrix, batches), serial))
+    counts, _ = model.featurizer._kernel_work()
+    assert not counts.any()
+
+
 @pytest.mark.parametrize(("sublinear_tf", "family_norm"), [(False, True), (True, False), (False, False)])
 def test_the_kernel_gives_the_rows_scores_with_every_weighting(sublinear_tf, family_norm) -> None:
     """Plain counts and one norm for the whole row: the kernel still gives `weight`'s rows' scores."""

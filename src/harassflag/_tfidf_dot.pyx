@@ -7,7 +7,6 @@ norms); only the order of the additions differs (a test bounds the difference).
 """
 
 from libc.math cimport logf, sqrt
-from libc.stdlib cimport calloc, free, malloc
 
 from libc.stdint cimport int32_t, int64_t
 
@@ -33,9 +32,13 @@ cdef enum:
 def decision(const index_t[::1] t_ptr, const index_t[::1] t_idx, const float[::1] t_data,
              const int64_t[::1] s_ptr, const int32_t[::1] s_idx, const float[::1] s_data,
              const float[:, ::1] table, const signed char[::1] family, const double[::1] family_weights,
-             bint sublinear, bint family_norm, double[:, ::1] out):
+             bint sublinear, bint family_norm, double[:, ::1] out, float[::1] counts_work,
+             int32_t[::1] touched_work):
     """out[r, h] = (weighted, normalised row r of T @ S) . coef[:, h], for every message r of the
-    hits matrix T (CSR) and the spread matrix S (CSR: hit -> features); table[f] = (idf, coef[f])."""
+    hits matrix T (CSR) and the spread matrix S (CSR: hit -> features); table[f] = (idf, coef[f]).
+
+    `counts_work` (zeros) and `touched_work` are scratch space of one entry per feature, kept by the
+    caller between calls (one pair per thread); `counts_work` is all zeros again on return."""
     cdef Py_ssize_t n_rows = t_ptr.shape[0] - 1
     cdef Py_ssize_t n_hits = t_idx.shape[0]
     cdef Py_ssize_t n_feat = table.shape[0]
@@ -43,14 +46,11 @@ def decision(const index_t[::1] t_ptr, const index_t[::1] t_idx, const float[::1
     cdef Py_ssize_t n_fam = family_weights.shape[0]
     if n_heads > MAX_HEADS or n_fam > MAX_FAMILIES:
         raise ValueError("too many heads or feature families for the compiled kernel")
-    if out.shape[0] != n_rows or out.shape[1] != n_heads or family.shape[0] != n_feat:
+    if (out.shape[0] != n_rows or out.shape[1] != n_heads or family.shape[0] != n_feat
+            or counts_work.shape[0] != n_feat or touched_work.shape[0] != n_feat):
         raise ValueError("shape mismatch")
-    cdef float* counts = <float*> calloc(n_feat, sizeof(float))
-    cdef int32_t* touched = <int32_t*> malloc(n_feat * sizeof(int32_t))
-    if counts == NULL or touched == NULL:
-        free(counts)
-        free(touched)
-        raise MemoryError()
+    cdef float* counts = &counts_work[0]
+    cdef int32_t* touched = &touched_work[0]
     cdef Py_ssize_t r, j, k, f, h, n_touched, fam
     cdef float c, v, w
     cdef float factor[MAX_FAMILIES]
@@ -108,5 +108,3 @@ def decision(const index_t[::1] t_ptr, const index_t[::1] t_idx, const float[::1
                 for fam in range(n_fam if family_norm else 1):
                     z += factor[fam] * acc[fam * MAX_HEADS + h]
                 out[r, h] = z
-    free(counts)
-    free(touched)

@@ -18,6 +18,7 @@ feature ("you are not an idiot"), and messages get global flags (addresses someo
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -405,8 +406,19 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         _tfidf_dot.decision(
             indptr, indices, hits.data, self._spread_ptr, spread_indices, self._spread().data, table,
             family, np.asarray(self.family_weights, dtype=np.float64), bool(self.sublinear_tf),
-            bool(self.family_norm), out)
+            bool(self.family_norm), out, *self._kernel_work())
         return out
+
+    def _kernel_work(self) -> tuple[np.ndarray, np.ndarray]:
+        """This thread's scratch space for the kernel (counts, all zeros between calls; touched
+        features), made once: allocating and zeroing it per call cost more than scoring a message."""
+        local = self.__dict__.get("_kernel_local")
+        if local is None:
+            local = self._kernel_local = threading.local()
+        work = getattr(local, "work", None)
+        if work is None:
+            work = local.work = (np.zeros(self.n_features_, np.float32), np.empty(self.n_features_, np.int32))
+        return work
 
     def _kernel_order(self) -> tuple[np.ndarray, np.ndarray]:
         """The order the compiled kernel keeps features in (most frequent first, by IDF, so that the
@@ -610,7 +622,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         return X
 
     _CACHES = ("_pieces", "_spread_matrix", "_spread_row_nnz", "_spread_ptr", "_pair_hash", "_type_bit_table",
-               "_kernel_perm", "_kernel_spread_cache")
+               "_kernel_perm", "_kernel_spread_cache", "_kernel_local")
 
     def _drop_caches(self) -> None:
         for name in self._CACHES:
