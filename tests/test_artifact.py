@@ -216,3 +216,23 @@ def test_default_model_location_is_models_default(tmp_path, monkeypatch) -> None
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ModelError, match=r"models[/\\]default"):
         load_model()
+
+
+def test_vocabularies_are_saved_compactly_and_load_as_they_were(tiny_model_dir, tmp_path) -> None:
+    """A model's vocabularies are pickled as one string of keys and an array of values each (fast to
+    load); they load as the same dicts, and a model pickled with plain dicts still loads the same."""
+    model = load_model(tiny_model_dir)
+    fz = model.featurizer
+    state = fz.__getstate__()
+    for name in ("type_index_", "ngram_index_"):
+        keys, values = state[name]
+        assert isinstance(keys, str) and values.dtype.kind == "i" and len(values) == len(getattr(fz, name))
+    again = pickle.loads(pickle.dumps(fz))
+    assert again.type_index_ == fz.type_index_ and again.ngram_index_ == fz.ngram_index_
+    assert list(again.type_index_) == list(fz.type_index_)  # dict order is type id order
+    old_style = type(fz).__new__(type(fz))
+    old_style.__setstate__({**state, "type_index_": dict(fz.type_index_), "ngram_index_": dict(fz.ngram_index_)})
+    assert old_style.type_index_ == fz.type_index_ and old_style.ngram_index_ == fz.ngram_index_
+    texts = ["you are an idiot", "gg well played", "I know where you live"]
+    model.pipeline.steps[-1] = ("features", again)
+    assert (model.score_matrix(texts) == load_model(tiny_model_dir).score_matrix(texts)).all()

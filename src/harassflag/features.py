@@ -628,11 +628,27 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         for name in self._CACHES:
             self.__dict__.pop(name, None)
 
+    _VOCABULARIES = ("type_index_", "ngram_index_")
+    """Saved as one string of keys and one array of values each: a pickle of 140,000 small strings
+    took most of a model's load time (joblib unpickles in Python)."""
+
     def __getstate__(self):
         state = self.__dict__.copy()
         for name in self._CACHES:
             state.pop(name, None)
+        for name in self._VOCABULARIES:
+            vocabulary = state.get(name)
+            if isinstance(vocabulary, dict) and not any("\n" in key for key in vocabulary):
+                state[name] = ("\n".join(vocabulary), np.fromiter(vocabulary.values(), np.int64, len(vocabulary)))
         return state
+
+    def __setstate__(self, state):
+        for name in self._VOCABULARIES:
+            saved = state.get(name)
+            if isinstance(saved, tuple):  # (keys joined by newlines, values)
+                keys, values = saved
+                state[name] = dict(zip(keys.split("\n"), values.tolist())) if len(values) else {}
+        self.__dict__.update(state)
 
 
 _ONES = np.ones(0, dtype=np.float32)
