@@ -8,7 +8,7 @@ setup(
         # no C compiler: numpy and dicts do their work (`features.decision_of_hits`, `features._hits_numpy`,
         # `pieces.PieceTable`)
         [Extension(f"harassflag.{name}", [f"src/harassflag/{name}.pyx"], extra_compile_args=["-O3"], optional=True)
-         for name in ("_tfidf_dot", "_piece_index", "_hits")],
+         for name in ("_tfidf_dot", "_piece_index", "_hits", "_explain")],
         compiler_directives={"language_level": "3"},
     )
 )

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import random
+
+import numpy as np
 import pytest
 
 from harassflag import HEADS, load_model
+from harassflag import model as model_module
+from harassflag.batch.writer import encode_columns
 from harassflag.model import WINDOW_TOKENS
-from harassflag.spans import token_spans
+from harassflag.spans import token_spans, token_spans_many
 from harassflag.text import normalize_text, token_strings
 
 TRICKY = [
@@ -85,3 +91,75 @@ def test_explain_ids_rejects_unknown_heads_and_mismatched_lengths(model) -> None
         model.explain_ids(["x"], tok, [0], ["nope"])
     with pytest.raises(ValueError, match="rows"):
         model.explain_ids(["x"], tok, [0], [])
+
+
+ASCII_EDGES = [
+    "f u c k you", "you f.u.c.k", "I a b c", "a b", "a  b c d", "x\ty z", "x\ny\r\nz", "tom &amp; sam",
+    "tom & sam", "a\x01b c", "\x1ex y z", "x\x0by z", "u.s.a. is big", "k-i-l-l", "a_b_c", "1 2 3 4",
+    "_a b c", "(f u c k)", "  leading", "trailing  ", "", " ", "idiot" * 40, "a-b-c d e f", "w.w.w x",
+]
+
+
+def test_token_spans_many_equal_token_spans(texts) -> None:
+    """Any positions of each message, in any order, some messages with none, ASCII or not."""
+    rng = random.Random(3)
+    batch = ASCII_EDGES + texts + ASCII_EDGES
+    positions, sizes = [], []
+    for text in batch:
+        n = len(normalize_text(text).tokens)
+        ks = rng.sample(range(n), min(n, rng.randint(0, 7)))
+        positions += ks
+        sizes.append(len(ks))
+    starts, ends = token_spans_many(batch, positions, sizes)
+    expected, a = [], 0
+    for text, size in zip(batch, sizes):
+        expected += token_spans(text, positions[a : a + size])
+        a += size
+    assert list(zip(starts, ends)) == expected
+    assert token_spans_many([], [], []) == ([], [])
+    assert token_spans_many(["a b"], [], [0]) == ([], [])
+    with pytest.raises(ValueError, match="positions"):
+        token_spans_many(["a b"], [0], [2])
+
+
+def test_token_contributions_compiled_equal_numpy_bit_for_bit(model, texts) -> None:
+    """The compiled routine adds the same shares in the same order as numpy: equal floats."""
+    if model_module._explain is None and os.environ.get("HARASSFLAG_NO_SKIP") != "1":
+        pytest.skip("harassflag's compiled parts are not built here")
+    fz = model.featurizer
+    tok = model.token_ids(texts)
+    counts = fz._counts_ids(tok.ids, tok.lengths, tok.table)
+    x = fz.weight(counts)
+    pos, fid, row_of = fz.token_feature_pairs_ids(tok.ids, tok.lengths, tok.table)
+    heads = np.arange(len(texts)) % len(model.heads)
+    for h in (heads, 1):
+        compiled = model._token_contributions(counts, x, pos, fid, row_of, h)
+        plain = model._token_contributions(counts, x, pos, fid, row_of, h, compiled=False)
+        assert (compiled > 0).sum() > 1000 and np.array_equal(compiled, plain)
+
+
+def test_explain_ids_without_the_compiled_routine(model, texts, monkeypatch) -> None:
+    tok = model.token_ids(texts)
+    rows = list(range(len(texts)))
+    heads = [HEADS[i % len(HEADS)] for i in rows]
+    compiled = model.explain_ids(texts, tok, rows, heads)
+    monkeypatch.setattr(model_module, "_explain", None)
+    assert model.explain_ids(texts, tok, rows, heads) == compiled
+
+
+def test_explanation_weights_are_written_as_rounded_to_6_places(model, texts) -> None:
+    """The writer writes the weights as they come: rounded to 4 places, which rounding to 6 keeps."""
+    spans = model.explain_ids(texts, model.token_ids(texts), range(len(texts)), ["harassment"] * len(texts))
+    weights = [s.weight for row in spans for s in row]
+    assert len(weights) > 1000
+    assert all(type(w) is float and round(w, 4) == w and round(w, 6) == w for w in weights)
+    every = (np.arange(-200_000, 200_001) / 1e4).tolist()  # every 4-place value up to +-20
+    assert all(round(w, 6) == w for w in every)
+    out = encode_columns("parquet", {"explanation": spans, "targets": [()] * len(spans)}, ["explanation"])
+    assert [[d["weight"] for d in row] for row in out["explanation"]] == [[s.weight for s in r] for r in spans]
+
+
+def test_the_compiled_explanation_routine_is_built() -> None:
+    if model_module._explain is None and os.environ.get("HARASSFLAG_NO_SKIP") != "1":
+        pytest.skip("harassflag's compiled parts are not built here")
+    assert model_module._explain is not None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import pairwise
+from itertools import chain, repeat
 from typing import NamedTuple
 
 import numpy as np
@@ -18,8 +18,13 @@ from sklearn.pipeline import Pipeline
 from .features import TokenFeaturizer
 from .heads import DEFAULT_FLAG_HEADS, HEADS
 from .lookup import UnseenTokens
-from .spans import token_spans
+from .spans import token_spans_many
 from .text import TextNormalizer, normalize_text
+
+try:  # the compiled explanation routine (built by `pip install`; without a C compiler, numpy does it)
+    from . import _explain
+except ImportError:  # pragma: no cover
+    _explain = None
 
 WINDOW_TOKENS = 64
 """Messages longer than this are scored in segments (sentences, or windows of long sentences); each
@@ -452,17 +457,23 @@ class Model:
         picked_row, k, weights = self._top_tokens(counts, x, pos, fid, row_of, seg_len, h, top)
         # by row (picked rows come sorted): the token positions in the message, the weights
         at_row = np.asarray(picked_row, dtype=np.int64)
-        positions = (seg_first[at_row] + np.asarray(k, dtype=np.int64)).tolist()
-        bounds = np.flatnonzero(np.diff(at_row, prepend=-1, append=len(rows))).tolist()
+        positions = seg_first[at_row] + np.asarray(k, dtype=np.int64)
+        bounds = np.flatnonzero(np.diff(at_row, prepend=-1, append=len(rows)))
         out: list[list[Span]] = [[] for _ in rows]
-        make = _make_span
-        for a, b in pairwise(bounds):
-            r = picked_row[a]
-            text = texts[rows[r]]
-            spans = token_spans(text[:MAX_SCORED_CHARS] if len(text) > MAX_SCORED_CHARS else text,
-                                positions[a:b])
-            out[r] = list(map(make, [(text[s:e], s, e, w)
-                                     for (s, e), w in zip(spans, weights[a:b])]))
+        if not at_row.size:
+            return out
+        explained = at_row[bounds[:-1]].tolist()
+        sizes = np.diff(bounds)
+        row_texts = [texts[rows[r]] for r in explained]
+        scored = row_texts
+        if max(map(len, row_texts)) > MAX_SCORED_CHARS:
+            scored = [t[:MAX_SCORED_CHARS] if len(t) > MAX_SCORED_CHARS else t for t in row_texts]
+        starts, ends = token_spans_many(scored, positions, sizes)
+        of_span = list(chain.from_iterable(map(repeat, row_texts, sizes.tolist())))
+        terms = list(map(str.__getitem__, of_span, map(slice, starts, ends)))
+        spans = list(map(_make_span, zip(terms, starts, ends, weights)))
+        for r, a, b in zip(explained, bounds[:-1].tolist(), bounds[1:].tolist()):
+            out[r] = spans[a:b]
         return out
 
     def _top_tokens(
@@ -476,13 +487,7 @@ class Model:
         `token_feature_pairs`), of the feature's TF-IDF value times the head's weight, shared
         between the feature's occurrences in the row.
         """
-        head = h if np.ndim(h) == 0 else np.repeat(h, np.diff(x.indptr))  # x: weight(counts)
-        # each feature's contribution to the row's log-odds, shared between its occurrences
-        data = x.data.astype(np.float64) * self._coef[x.indices, head] / counts.data
-        share = sp.csr_matrix((data, x.indices.copy(), x.indptr), shape=x.shape)
-        share.sort_indices()  # (row, feature) look-ups below: a binary search within the row
-        at_pairs = np.asarray(share[row_of[pos], fid]).ravel()
-        contrib = np.bincount(pos, weights=at_pairs, minlength=row_of.size)
+        contrib = self._token_contributions(counts, x, pos, fid, row_of, h)
         # the strongest positive tokens of each row: by row, weight (as reported) down, position
         first = np.concatenate([[0], np.cumsum(row_len)])
         cand = np.flatnonzero(contrib > 0)
@@ -491,6 +496,31 @@ class Model:
         picked = cand[rank < top]
         picked_row = row_of[picked]
         return picked_row.tolist(), (picked - first[picked_row]).tolist(), rounded(contrib[picked], 4)
+
+    def _token_contributions(
+        self, counts: sp.csr_matrix, x: sp.csr_matrix, pos: np.ndarray, fid: np.ndarray,
+        row_of: np.ndarray, h: int | np.ndarray, compiled: bool = True,
+    ) -> np.ndarray:
+        """Each token's contribution to head `h`'s log-odds (`_top_tokens`), float64 per position:
+        compiled (`_explain`) when the extension is built and `compiled`, else numpy (equal bit for
+        bit, a test compares them)."""
+        if (compiled and _explain is not None and x.data.dtype == np.float32
+                and counts.data.dtype == np.float32 and x.indices.dtype == np.int32):
+            n_rows = x.shape[0]
+            head = np.full(n_rows, h, np.int64) if np.ndim(h) == 0 else np.asarray(h, dtype=np.int64)
+            out = np.empty(row_of.size, dtype=np.float64)
+            _explain.contributions(
+                x.indptr.astype(np.int64), x.indices, x.data, counts.data, self._coef, head,
+                np.asarray(pos, dtype=np.int64), np.asarray(fid, dtype=np.int64),
+                np.asarray(row_of, dtype=np.int64), out)
+            return out
+        head = h if np.ndim(h) == 0 else np.repeat(h, np.diff(x.indptr))  # x: weight(counts)
+        # each feature's contribution to the row's log-odds, shared between its occurrences
+        data = x.data.astype(np.float64) * self._coef[x.indices, head] / counts.data
+        share = sp.csr_matrix((data, x.indices.copy(), x.indptr), shape=x.shape)
+        share.sort_indices()  # (row, feature) look-ups below: a binary search within the row
+        at_pairs = np.asarray(share[row_of[pos], fid]).ravel()
+        return np.bincount(pos, weights=at_pairs, minlength=row_of.size)
 
     def __repr__(self) -> str:
         return f"Model(name={self.name!r}, version={self.version!r}, sha256={self.sha256[:12]!r})"
