@@ -163,3 +163,20 @@ def test_the_compiled_explanation_routine_is_built() -> None:
     if model_module._explain is None and os.environ.get("HARASSFLAG_NO_SKIP") != "1":
         pytest.skip("harassflag's compiled parts are not built here")
     assert model_module._explain is not None
+
+
+@pytest.mark.parametrize("top", [0, 1, 3, 5, 100])
+def test_top_positions_compiled_equal_numpy(top) -> None:
+    """Ties of the rounded weight (many here) go to the earlier position; non-positive never picked."""
+    if model_module._explain is None and os.environ.get("HARASSFLAG_NO_SKIP") != "1":
+        pytest.skip("harassflag's compiled parts are not built here")
+    rng = np.random.default_rng(top)
+    lengths = rng.integers(0, 30, 500)
+    contrib = np.round(rng.normal(0, 0.3, int(lengths.sum())), 3) + rng.normal(0, 1e-5, int(lengths.sum()))
+    contrib[::7] = 0.0
+    contrib[::11] = np.nan
+    first = np.concatenate([[0], np.cumsum(lengths)])
+    row_of = np.repeat(np.arange(lengths.size), lengths)
+    compiled = model_module.Model._top_positions(contrib, first, row_of, top)
+    plain = model_module.Model._top_positions(contrib, first, row_of, top, compiled=False)
+    assert compiled.tolist() == plain.tolist() and (compiled.size > 0) == (top > 0)

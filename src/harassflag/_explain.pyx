@@ -8,6 +8,7 @@ for bit (a test compares them).
 """
 
 from libc.stdlib cimport calloc, free, malloc
+from libc.math cimport rint
 from libc.stdint cimport int32_t, int64_t
 
 
@@ -75,3 +76,53 @@ def contributions(const int64_t[::1] x_ptr, const int32_t[::1] x_idx, const floa
         free(dense)
         free(start)
         free(order)
+
+
+def top_positions(const double[::1] contrib, const int64_t[::1] row_first, Py_ssize_t top,
+                  int64_t[::1] out):
+    """The positions of each row's `top` tokens of positive contribution, into `out`, by row, then
+    contribution rounded to 4 places (as numpy rounds: rint(c * 10000) / 10000) down, then
+    position; row r is positions row_first[r] to row_first[r + 1]. Returns how many."""
+    cdef Py_ssize_t n_rows = row_first.shape[0] - 1
+    cdef Py_ssize_t n_out = 0, r, p, k, m, n_buf
+    cdef double key
+    if top <= 0 or n_rows <= 0:
+        return 0
+    if row_first[0] < 0 or row_first[n_rows] > contrib.shape[0]:
+        raise ValueError("rows out of range")
+    for r in range(n_rows):
+        if row_first[r + 1] < row_first[r]:
+            raise ValueError("rows out of order")
+    cdef double* keys = <double*> malloc(top * sizeof(double))
+    cdef int64_t* at = <int64_t*> malloc(top * sizeof(int64_t))
+    if keys == NULL or at == NULL:
+        free(keys)
+        free(at)
+        raise MemoryError()
+    try:
+        for r in range(n_rows):
+            n_buf = 0  # the row's best so far, best first (a later position loses ties)
+            for p in range(row_first[r], row_first[r + 1]):
+                if not contrib[p] > 0:
+                    continue
+                key = rint(contrib[p] * 10000.0)
+                if n_buf == top and key <= keys[n_buf - 1]:
+                    continue
+                k = n_buf if n_buf < top else top - 1
+                while k > 0 and keys[k - 1] < key:  # (the last one drops out of a full buffer)
+                    keys[k] = keys[k - 1]
+                    at[k] = at[k - 1]
+                    k -= 1
+                keys[k] = key
+                at[k] = p
+                if n_buf < top:
+                    n_buf += 1
+            if n_out + n_buf > out.shape[0]:
+                raise ValueError("out is too short")
+            for m in range(n_buf):
+                out[n_out + m] = at[m]
+            n_out += n_buf
+    finally:
+        free(keys)
+        free(at)
+    return n_out

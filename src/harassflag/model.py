@@ -454,10 +454,9 @@ class Model:
             counts = fz._counts_ids(chosen, seg_len, table)
         x = fz.weight(counts)
         pos, fid, row_of = fz.token_feature_pairs_ids(chosen, seg_len, table)
-        picked_row, k, weights = self._top_tokens(counts, x, pos, fid, row_of, seg_len, h, top)
+        at_row, k, weights = self._top_token_arrays(counts, x, pos, fid, row_of, seg_len, h, top)
         # by row (picked rows come sorted): the token positions in the message, the weights
-        at_row = np.asarray(picked_row, dtype=np.int64)
-        positions = seg_first[at_row] + np.asarray(k, dtype=np.int64)
+        positions = seg_first[at_row] + k
         bounds = np.flatnonzero(np.diff(at_row, prepend=-1, append=len(rows)))
         out: list[list[Span]] = [[] for _ in rows]
         if not at_row.size:
@@ -487,15 +486,35 @@ class Model:
         `token_feature_pairs`), of the feature's TF-IDF value times the head's weight, shared
         between the feature's occurrences in the row.
         """
+        picked_row, k, weights = self._top_token_arrays(counts, x, pos, fid, row_of, row_len, h, top)
+        return picked_row.tolist(), k.tolist(), weights
+
+    def _top_token_arrays(
+        self, counts: sp.csr_matrix, x: sp.csr_matrix, pos: np.ndarray, fid: np.ndarray,
+        row_of: np.ndarray, row_len: np.ndarray, h: int | np.ndarray, top: int,
+    ) -> tuple[np.ndarray, np.ndarray, list[float]]:
+        """`_top_tokens` with the rows and token indices as int64 arrays."""
         contrib = self._token_contributions(counts, x, pos, fid, row_of, h)
-        # the strongest positive tokens of each row: by row, weight (as reported) down, position
         first = np.concatenate([[0], np.cumsum(row_len)])
+        picked = self._top_positions(contrib, first, row_of, top)
+        picked_row = row_of[picked]
+        return picked_row, picked - first[picked_row], rounded(contrib[picked], 4)
+
+    @staticmethod
+    def _top_positions(contrib: np.ndarray, first: np.ndarray, row_of: np.ndarray, top: int,
+                       compiled: bool = True) -> np.ndarray:
+        """The positions of the `top` strongest positive tokens of each row (row r: positions
+        first[r] to first[r + 1]), by row, weight (as reported: rounded to 4 places) down, position:
+        compiled (`_explain`) when built and `compiled`, else numpy (a test compares them)."""
+        if compiled and _explain is not None:
+            first = np.asarray(first, dtype=np.int64)
+            out = np.empty(min(contrib.size, max(top, 0) * (first.size - 1)), dtype=np.int64)
+            n = _explain.top_positions(np.ascontiguousarray(contrib, dtype=np.float64), first, top, out)
+            return out[:n]
         cand = np.flatnonzero(contrib > 0)
         cand = cand[np.lexsort((cand, -np.round(contrib[cand], 4), row_of[cand]))]
         rank = np.arange(cand.size) - np.searchsorted(row_of[cand], row_of[cand])
-        picked = cand[rank < top]
-        picked_row = row_of[picked]
-        return picked_row.tolist(), (picked - first[picked_row]).tolist(), rounded(contrib[picked], 4)
+        return cand[rank < top]
 
     def _token_contributions(
         self, counts: sp.csr_matrix, x: sp.csr_matrix, pos: np.ndarray, fid: np.ndarray,
