@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -69,8 +70,7 @@ def _count_stats(stats: ChunkStats, targets: list[tuple[str, ...]], channels: li
     stats.channel_flagged.update([channels[i] for i in flagged_idx])
     stats.author_flagged.update([authors[i] for i in flagged_idx])
     stats.day_flagged.update(filter(None, [days[i] for i in flagged_idx]))
-    for i in flagged_idx:
-        stats.target_flagged.update(targets[i])
+    stats.target_flagged.update(chain.from_iterable([targets[i] for i in flagged_idx]))
 
 
 def score_chunk(

@@ -12,6 +12,7 @@ import io
 import os
 import shutil
 from collections.abc import Sequence
+from itertools import accumulate, chain, compress
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +64,15 @@ def _explanation_objects(explanation: list[Sequence[Any]]) -> list[Sequence[Any]
     The weights are written as they are: the model's come as floats rounded to 4 places, which
     rounding to 6 leaves unchanged (a test checks it)."""
     out = explanation.copy()
-    for i, spans in enumerate(explanation):
-        if spans:
-            out[i] = [{"term": sp.term, "weight": sp.weight} for sp in spans]
+    sizes = list(map(len, explanation))
+    rows = list(compress(range(len(sizes)), sizes))
+    if not rows:
+        return out
+    # every span's object in one pass, then each row's slice of them
+    objects = [{"term": term, "weight": weight} for term, _, _, weight in chain.from_iterable(explanation)]
+    ends = list(accumulate(sizes[i] for i in rows))
+    for i, a, b in zip(rows, [0, *ends[:-1]], ends):
+        out[i] = objects[a:b]
     return out
 
 
