@@ -5,6 +5,7 @@ offsets) for every token of it. `token_spans` reads the same caches `normalize_t
 cleaned text and offset map of `clean_text`, each whitespace chunk's token spans — and maps only
 the tokens asked for. A message with spaced-letter runs ("f u c k") goes through `normalize_text`
 itself. Equal to `normalize_text(text)`'s `original_span`s (tests compare on real messages).
+`token_spans_many` does the same for a batch's flagged messages, most of them together.
 """
 
 from __future__ import annotations
