@@ -165,7 +165,7 @@ def test_the_compiled_explanation_routine_is_built() -> None:
     assert model_module._explain is not None
 
 
-@pytest.mark.parametrize("top", [0, 1, 3, 5, 100])
+@pytest.mark.parametrize("top", [0, 1, 3, 5, 100, 10**15])
 def test_top_positions_compiled_equal_numpy(top) -> None:
     """Ties of the rounded weight (many here) go to the earlier position; non-positive never picked."""
     if model_module._explain is None and os.environ.get("HARASSFLAG_NO_SKIP") != "1":

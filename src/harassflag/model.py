@@ -508,7 +508,8 @@ class Model:
         compiled (`_explain`) when built and `compiled`, else numpy (a test compares them)."""
         if compiled and _explain is not None:
             first = np.asarray(first, dtype=np.int64)
-            out = np.empty(min(contrib.size, max(top, 0) * (first.size - 1)), dtype=np.int64)
+            top = max(0, min(top, int(np.diff(first).max(initial=0))))  # (its buffer: `top` places)
+            out = np.empty(min(contrib.size, top * (first.size - 1)), dtype=np.int64)
             n = _explain.top_positions(np.ascontiguousarray(contrib, dtype=np.float64), first, top, out)
             return out[:n]
         cand = np.flatnonzero(contrib > 0)
