@@ -582,8 +582,33 @@ def test_threads_scoring_at_once_get_the_scores_of_one_at_a_time(model, shared_d
     with ThreadPoolExecutor(4) as pool:
         for _ in range(3):
             assert all((a == b).all() for a, b in zip(pool.map(model.score_matrix, batches), serial))
-    counts, _ = model.featurizer._kernel_work()
-    assert not counts.any()
+    for whole in (False, True):
+        counts, _ = model.featurizer._kernel_work(whole)
+        assert not counts.any()
+
+
+def test_the_kernel_counts_in_uint16_only_what_fits_and_gets_the_same_scores(model, shared_datasets) -> None:
+    """Hits of 1 over a binary spread matrix are counted in uint16, with exactly the scores of float
+    counts; other hit values are counted as floats (and still give the rows' scores)."""
+    if features._tfidf_dot is None:
+        pytest.skip("the compiled kernel is not built here")
+    fz = model.featurizer
+    tok = model.token_ids(_tweets(shared_datasets, 3_000) + [" ".join(_tweets(shared_datasets, 300))])
+    hits = fz._hits_ids(tok.ids, tok.lengths, tok.table)
+    copied = hits.copy()  # (its values are no longer the shared ones: checked one by one)
+    assert fz._counts_fit_uint16(hits) and fz._counts_fit_uint16(copied)
+    whole = fz.decision_of_hits(hits, model._table)
+    fz._counts_fit_uint16 = lambda h: False  # the float counts, for comparison
+    try:
+        assert (fz.decision_of_hits(hits, model._table) == whole).all()
+    finally:
+        del fz._counts_fit_uint16
+    doubled = hits.copy()
+    doubled.data = np.where(np.arange(doubled.nnz) % 3 == 0, 2.0, 1.0).astype(np.float32)
+    assert not fz._counts_fit_uint16(doubled)
+    plain = np.asarray(fz.weight(fz.counts_of_hits(doubled)) @ model._coef.astype(np.float64))
+    assert np.abs(fz.decision_of_hits(doubled, model._table) - plain).max() <= 1e-6
+    assert np.abs(plain - whole).max() > 1e-3  # (the doubled counts do change the scores)
 
 
 @pytest.mark.parametrize(("sublinear_tf", "family_norm"), [(False, True), (True, False), (False, False)])

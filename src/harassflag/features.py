@@ -406,19 +406,31 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         _tfidf_dot.decision(
             indptr, indices, hits.data, self._spread_ptr, spread_indices, self._spread().data, table,
             family, np.asarray(self.family_weights, dtype=np.float64), bool(self.sublinear_tf),
-            bool(self.family_norm), out, *self._kernel_work())
+            bool(self.family_norm), out, *self._kernel_work(self._counts_fit_uint16(hits)))
         return out
 
-    def _kernel_work(self) -> tuple[np.ndarray, np.ndarray]:
-        """This thread's scratch space for the kernel (counts, all zeros between calls; touched
-        features), made once: allocating and zeroing it per call cost more than scoring a message."""
+    def _counts_fit_uint16(self, hits: sp.csr_matrix) -> bool:
+        """Whether the kernel may count in uint16: every hit and spread value is 1 (so counts are
+        whole numbers) and no row has 65,535 hits or more (so none can overflow)."""
+        binary = self.__dict__.get("_spread_binary")
+        if binary is None:
+            binary = self._spread_binary = bool((self._spread().data == 1).all())
+        if not binary or not hits.nnz or int(np.diff(hits.indptr).max()) >= 65_535:
+            return False
+        return hits.data.base is _ONES or bool((hits.data == 1).all())
+
+    def _kernel_work(self, whole: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """This thread's scratch space for the kernel (counts, all zeros between calls: float32, or
+        uint16 if `whole`; touched features), made once: allocating and zeroing it per call cost
+        more than scoring a message."""
         local = self.__dict__.get("_kernel_local")
         if local is None:
             local = self._kernel_local = threading.local()
         work = getattr(local, "work", None)
         if work is None:
-            work = local.work = (np.zeros(self.n_features_, np.float32), np.empty(self.n_features_, np.int32))
-        return work
+            n = self.n_features_
+            work = local.work = (np.zeros(n, np.float32), np.zeros(n, np.uint16), np.empty(n, np.int32))
+        return (work[1] if whole else work[0]), work[2]
 
     def _kernel_order(self) -> tuple[np.ndarray, np.ndarray]:
         """The order the compiled kernel keeps features in (most frequent first, by IDF, so that the
@@ -622,7 +634,7 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         return X
 
     _CACHES = ("_pieces", "_spread_matrix", "_spread_row_nnz", "_spread_ptr", "_pair_hash", "_type_bit_table",
-               "_kernel_perm", "_kernel_spread_cache", "_kernel_local")
+               "_kernel_perm", "_kernel_spread_cache", "_kernel_local", "_spread_binary")
 
     def _drop_caches(self) -> None:
         for name in self._CACHES:
