@@ -105,9 +105,12 @@ class PieceTable:
 
     def token_ids(self, texts: list[str]) -> np.ndarray:
         """The token ids of a batch of raw messages, MESSAGE_SEP's ids between two messages."""
-        joined = f" {MESSAGE_SEP} ".join(texts)
-        if joined.count(MESSAGE_SEP) != len(texts) - 1:
-            joined = f" {MESSAGE_SEP} ".join([t.replace(MESSAGE_SEP, "\x02") for t in texts])
+        if len(texts) == 1:  # (a search stops at the first hit; a count reads all of a long text)
+            joined = texts[0] if MESSAGE_SEP not in texts[0] else texts[0].replace(MESSAGE_SEP, "\x02")
+        else:
+            joined = f" {MESSAGE_SEP} ".join(texts)
+            if joined.count(MESSAGE_SEP) != len(texts) - 1:
+                joined = f" {MESSAGE_SEP} ".join([t.replace(MESSAGE_SEP, "\x02") for t in texts])
         eids = self._piece_entries(joined)
         flags = self.flags[eids]
         if flags.any():
