@@ -426,11 +426,15 @@ class TokenFeaturizer(TransformerMixin, BaseEstimator):
         local = self.__dict__.get("_kernel_local")
         if local is None:
             local = self._kernel_local = threading.local()
-        work = getattr(local, "work", None)
-        if work is None:
-            n = self.n_features_
-            work = local.work = (np.zeros(n, np.float32), np.zeros(n, np.uint16), np.empty(n, np.int32))
-        return (work[1] if whole else work[0]), work[2]
+        work = local.__dict__
+        dtype = np.uint16 if whole else np.float32
+        counts = work.get(dtype)
+        if counts is None:
+            counts = work[dtype] = np.zeros(self.n_features_, dtype)
+        touched = work.get("touched")
+        if touched is None:
+            touched = work["touched"] = np.empty(self.n_features_, np.int32)
+        return counts, touched
 
     def _kernel_order(self) -> tuple[np.ndarray, np.ndarray]:
         """The order the compiled kernel keeps features in (most frequent first, by IDF, so that the

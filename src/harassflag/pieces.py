@@ -105,12 +105,9 @@ class PieceTable:
 
     def token_ids(self, texts: list[str]) -> np.ndarray:
         """The token ids of a batch of raw messages, MESSAGE_SEP's ids between two messages."""
-        if len(texts) == 1:  # (a search stops at the first hit; a count reads all of a long text)
-            joined = texts[0] if MESSAGE_SEP not in texts[0] else texts[0].replace(MESSAGE_SEP, "\x02")
-        else:
-            joined = f" {MESSAGE_SEP} ".join(texts)
-            if joined.count(MESSAGE_SEP) != len(texts) - 1:
-                joined = f" {MESSAGE_SEP} ".join([t.replace(MESSAGE_SEP, "\x02") for t in texts])
+        if any(MESSAGE_SEP in t for t in texts):  # (a search per text: no pass over the joined batch)
+            texts = [t.replace(MESSAGE_SEP, "\x02") for t in texts]
+        joined = f" {MESSAGE_SEP} ".join(texts)
         eids = self._piece_entries(joined)
         flags = self.flags[eids]
         if flags.any():
